@@ -1,0 +1,1 @@
+"""Pure protocol logic: no sockets, no threads (handshake, limits, multiplayer framing, RPC)."""

@@ -1,0 +1,510 @@
+"""WebSocketServer: Godot 3's server API over the threaded transport.
+
+Threads: ``listen()`` starts the acceptor and backlog-writer threads; each
+connection gets its peer thread (see ``transport/connection.py`` for who owns
+what). Everything in this module runs on the user's polling thread unless a
+method says otherwise: the peer map, the multiplayer packet queue and every
+signal belong to the thread that calls ``poll()``. ``put_packet`` and the
+``WebSocketPeer`` methods may be called from any thread.
+"""
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple
+
+from .enums import ConnectionStatus, Error, TransferMode
+from .multiplayer_peer import WebSocketMultiplayerPeer
+from .peer import WebSocketPeer
+from .protocol import multiplayer as mp
+from .protocol.frames import encode_data_frame
+from .protocol.limits import DEFAULT_LIMITS, Limits
+from .transport import events as ev
+from .transport.acceptor import Acceptor, Registry, open_listener
+from .transport.connection import ConnectionConfig
+from .transport.events import EventQueue
+from .transport.writer import BacklogWriter
+
+__all__ = ["WebSocketServer"]
+
+logger = logging.getLogger("godot_ws")
+
+_STOP_JOIN_TIMEOUT = 5.0
+
+
+def _check_seconds(name: str, value: Any, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if value < 0 or (value == 0 and not allow_zero) or value != value:
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+    return float(value)
+
+
+class WebSocketServer(WebSocketMultiplayerPeer):
+    """A WebSocket server with Godot 3's API, in raw or multiplayer mode."""
+
+    _CLASS_NAME = "WebSocketServer"
+    _SIGNALS = {
+        "client_connected": ("id", "protocol"),
+        "client_disconnected": ("id", "was_clean_close"),
+        "client_close_request": ("id", "code", "reason"),
+        "data_received": ("id",),
+    }
+    _PROPERTIES = ("bind_ip", "private_key", "ssl_certificate", "ca_chain",
+                   "handshake_timeout", "refuse_new_connections", "transfer_mode")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bind_ip = "*"
+        self._private_key: Any = None
+        self._ssl_certificate: Any = None
+        self._ca_chain: Any = None
+        self._handshake_timeout = 3.0
+        self._limits: Limits = DEFAULT_LIMITS
+        self.refuse_new_connections = False
+        #: Seconds to wait for the client's answer to our close frame (Godot waits forever).
+        self.close_timeout = 5.0
+        #: Keepalive (an addition, off by default as in Godot): ping every
+        #: ``ping_interval`` s; drop a peer whose pong is ``ping_timeout`` s late.
+        self.ping_interval = 0.0
+        self.ping_timeout = 0.0
+        #: Drop a peer whose output has made no progress for this long (0: never).
+        self.output_stall_timeout = 30.0
+        #: Called as ``hook(request, (host, port), protocol)`` on the peer's thread
+        #: before an id is assigned; see README "Letting the right people in".
+        self.handshake_hook: Optional[Callable[..., Any]] = None
+        #: Relay policy for multiplayer mode: ``policy(from_id, to_id, payload)``.
+        self.relay_policy: Optional[mp.RelayPolicy] = None
+        #: Multiplayer mode: tell peers about each other (Godot always does).
+        self.announce_peers = True
+        self._extra_headers: Tuple[str, ...] = ()
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._listening = False
+        self._mp = False
+        self._protocols: Tuple[str, ...] = ()
+        self._peers: Dict[int, WebSocketPeer] = {}
+        self._events: Optional[EventQueue] = None
+        self._acceptor: Optional[Acceptor] = None
+        self._writer: Optional[BacklogWriter] = None
+        self._registry: Optional[Registry] = None
+        self._port = 0
+        self._generation = getattr(self, "_generation", 0) + 1
+        self._mp_packets: Deque[Tuple[int, bytes]] = deque()
+        self._target_peer = 0
+
+    # -- context manager -------------------------------------------------------
+
+    def __enter__(self) -> "WebSocketServer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- properties --------------------------------------------------------------
+
+    @property
+    def bind_ip(self) -> str:
+        return self._bind_ip
+
+    @bind_ip.setter
+    def bind_ip(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"bind_ip must be a str, got {type(value).__name__}")
+        if self._listening:
+            logger.error("bind_ip cannot change while listening; call stop() first")
+            return
+        if value != "*":
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"bind_ip must be '*' or an IP address, got {value!r}") from None
+        self._bind_ip = value
+
+    def _tls_setter(name: str) -> property:  # type: ignore[misc]
+        attr = "_" + name
+
+        def get(self: "WebSocketServer") -> Any:
+            return getattr(self, attr)
+
+        def set_(self: "WebSocketServer", value: Any) -> None:
+            if self._listening:
+                logger.error("%s cannot change while listening; call stop() first", name)
+                return
+            setattr(self, attr, value)
+        return property(get, set_)
+
+    private_key = _tls_setter("private_key")
+    ssl_certificate = _tls_setter("ssl_certificate")
+    ca_chain = _tls_setter("ca_chain")
+    del _tls_setter
+
+    @property
+    def handshake_timeout(self) -> float:
+        return self._handshake_timeout
+
+    @handshake_timeout.setter
+    def handshake_timeout(self, value: float) -> None:
+        self._handshake_timeout = _check_seconds("handshake_timeout", value)
+
+    def get_handshake_timeout(self) -> float:
+        return self._handshake_timeout
+
+    def set_handshake_timeout(self, value: float) -> None:
+        self.handshake_timeout = value
+
+    def set_extra_headers(self, headers: Iterable[str]) -> None:
+        """Extra ``Name: value`` lines for the 101 response (late Godot 3.x)."""
+        if isinstance(headers, str):
+            raise TypeError("set_extra_headers takes a list of 'Name: value' strings")
+        lines = tuple(headers)
+        for line in lines:
+            if not isinstance(line, str) or ":" not in line or "\r" in line or "\n" in line:
+                raise ValueError(f"extra header {line!r} must be one 'Name: value' line")
+        self._extra_headers = lines
+
+    @property
+    def transfer_mode(self) -> TransferMode:
+        return TransferMode.TRANSFER_MODE_RELIABLE
+
+    @transfer_mode.setter
+    def transfer_mode(self, value: int) -> None:
+        pass  # WebSocket is always reliable, as in Godot
+
+    def get_transfer_mode(self) -> TransferMode:
+        return TransferMode.TRANSFER_MODE_RELIABLE
+
+    def set_transfer_mode(self, mode: int) -> None:
+        pass
+
+    def is_refusing_new_connections(self) -> bool:
+        return self.refuse_new_connections
+
+    def set_refuse_new_connections(self, enable: bool) -> None:
+        self.refuse_new_connections = bool(enable)
+
+    def get_bind_ip(self) -> str:
+        return self.bind_ip
+
+    def set_bind_ip(self, ip: str) -> None:
+        self.bind_ip = ip
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def set_buffers(self, input_buffer_size_kb: int, input_max_packets: int,
+                    output_buffer_size_kb: int, output_max_packets: int) -> Error:
+        """Per-peer limits for peers accepted later; FAILED while listening."""
+        limits = Limits.from_kb(input_buffer_size_kb, input_max_packets,
+                                output_buffer_size_kb, output_max_packets)
+        if self._listening:
+            logger.error("set_buffers must be called before listen()")
+            return Error.FAILED
+        self._limits = limits
+        return Error.OK
+
+    def listen(self, port: int, protocols: Iterable[str] = (), gd_mp_api: bool = False) -> Error:
+        """Bind ``bind_ip``:``port`` and start accepting; returns at once."""
+        if isinstance(port, bool) or not isinstance(port, int):
+            raise TypeError(f"port must be an int, got {type(port).__name__}")
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0-65535 (0 picks a free port), got {port}")
+        if isinstance(protocols, (str, bytes)):
+            raise TypeError("protocols must be a list of strings, e.g. ['chat'], not a string")
+        protocols = tuple(protocols)
+        for p in protocols:
+            if not isinstance(p, str):
+                raise TypeError(f"each protocol must be a str, got {type(p).__name__}")
+        if self._listening:
+            logger.error("listen() called while already listening")
+            return Error.ERR_ALREADY_IN_USE
+        tls_context = None
+        if self._private_key is not None and self._ssl_certificate is not None:
+            from .transport.tls import make_server_context
+            try:
+                tls_context = make_server_context(self._private_key, self._ssl_certificate,
+                                                  self._ca_chain)
+            except ValueError as exc:
+                logger.error("cannot listen with TLS: %s", exc)
+                return Error.ERR_INVALID_PARAMETER
+        try:
+            listener = open_listener(self._bind_ip, port)
+        except OSError as exc:
+            logger.error("cannot listen on %s:%d: %s", self._bind_ip, port, exc)
+            return Error.ERR_ALREADY_IN_USE if exc.errno == errno.EADDRINUSE else Error.ERR_CANT_CREATE
+        self._reset_state()
+        self._mp = bool(gd_mp_api)
+        self._protocols = tuple(p.strip() for p in protocols)
+        self._events = EventQueue()
+        self._writer = BacklogWriter()
+        self._registry = Registry()
+        self._tls = tls_context is not None
+        cfg = ConnectionConfig(
+            events=self._events, writer=self._writer, protocols=self._protocols,
+            limits=self._limits, handshake_timeout=self._handshake_timeout,
+            close_timeout=_check_seconds("close_timeout", self.close_timeout),
+            tls_context=tls_context, extra_headers=self._extra_headers,
+            handshake_hook=self.handshake_hook,
+            ping_interval=_check_seconds("ping_interval", self.ping_interval, True),
+            ping_timeout=_check_seconds("ping_timeout", self.ping_timeout, True),
+            output_stall_timeout=_check_seconds("output_stall_timeout",
+                                                self.output_stall_timeout, True))
+        self._port = listener.getsockname()[1]
+        self._acceptor = Acceptor(listener, cfg, self._registry,
+                                  lambda: self.refuse_new_connections)
+        self._listening = True
+        self._acceptor.start()
+        logger.debug("listening on %s:%d", self._bind_ip, self._port)
+        return Error.OK
+
+    def is_listening(self) -> bool:
+        return self._listening
+
+    def get_port(self) -> int:
+        """The bound port (an addition: useful after ``listen(0)``)."""
+        return self._port
+
+    def get_connection_status(self) -> ConnectionStatus:
+        return (ConnectionStatus.CONNECTION_CONNECTED if self._listening
+                else ConnectionStatus.CONNECTION_DISCONNECTED)
+
+    def get_unique_id(self) -> int:
+        return mp.SERVER_ID
+
+    def stop(self) -> None:
+        """Close every peer (a 1000 close frame), the listener and every thread.
+
+        No signal fires during or after it, as in Godot. Idempotent.
+        """
+        if not self._listening:
+            return
+        events, writer, registry, acceptor = (self._events, self._writer,
+                                              self._registry, self._acceptor)
+        self._listening = False
+        self._generation += 1
+        acceptor.stop()
+        items = registry.snapshot()
+        for sock, thread, conn in items:
+            if conn is not None:
+                conn.stop_close(1000)
+            else:
+                _shutdown(sock)
+        deadline = time.monotonic() + _STOP_JOIN_TIMEOUT
+        for _, thread, _ in items:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        # Threads that started between the snapshot and the acceptor's exit.
+        for sock, thread, conn in registry.snapshot():
+            _shutdown(sock)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for _, t, _ in registry.snapshot()):
+            logger.error("stop(): some peer threads did not finish in time")
+        writer.stop()
+        events.clear()
+        for peer in self._peers.values():
+            peer._mark_disconnected()
+        self._reset_state()
+
+    # -- polling -------------------------------------------------------------
+
+    def poll(self, timeout: Optional[float] = 1.0) -> None:
+        """Wait up to ``timeout`` s for network events, then emit their signals.
+
+        ``poll(0)`` never blocks; ``poll(None)`` waits for the next event.
+        Deferred calls run last.
+        """
+        if timeout is not None:
+            timeout = _check_seconds("timeout", timeout, allow_zero=True)
+        events = self._events
+        if events is not None and self._listening:
+            self._dispatch(events.take_all(timeout))
+        elif timeout:
+            time.sleep(min(timeout, 0.05))  # nothing to wait on; don't spin callers
+        self._flush_deferred()
+
+    def _wake(self) -> None:
+        if self._events is not None:
+            self._events.wake()
+
+    def _dispatch(self, batch: list) -> None:
+        generation = self._generation
+        mp_mode = self._mp
+        for kind, conn, a, b in batch:
+            if self._generation != generation:
+                return  # stop() ran inside a handler: nothing more fires
+            if kind == ev.DATA:
+                conn.took(len(a), b)
+                peer = conn.peer
+                if peer is None:
+                    continue
+                if mp_mode:
+                    self._mp_data(conn.peer_id, a)
+                else:
+                    self._raw_data(conn.peer_id, peer, a)
+            elif kind == ev.CONNECTED:
+                self._connected(conn, a)
+            elif kind == ev.CLOSE_REQUEST:
+                if conn.peer is not None:
+                    self.emit_signal("client_close_request", conn.peer_id, a, b)
+            elif kind == ev.DISCONNECTED:
+                self._disconnected(conn, a)
+
+    def _connected(self, conn: Any, protocol: str) -> None:
+        peer_id = mp.new_peer_id(self._peers)
+        peer = WebSocketPeer(conn, peer_id)
+        conn.peer_id = peer_id
+        conn.peer = peer
+        self._peers[peer_id] = peer
+        if conn.cfg.ping_interval:
+            conn.cfg.writer.add_deadline(conn, time.monotonic() + conn.cfg.ping_interval, "ping")
+        if self._mp:
+            existing = [p for p in self._peers if p != peer_id]
+            for to, frame in mp.join_messages(peer_id, existing, self.announce_peers):
+                self._send_mp(to, frame)
+            self.emit_signal("peer_connected", peer_id)
+        else:
+            self.emit_signal("client_connected", peer_id, protocol)
+
+    def _disconnected(self, conn: Any, clean: bool) -> None:
+        peer = conn.peer
+        if peer is None:
+            return
+        peer_id = conn.peer_id
+        peer._mark_disconnected()
+        if self._mp:
+            del self._peers[peer_id]
+            for to, frame in mp.leave_messages(peer_id, self._peers, self.announce_peers):
+                self._send_mp(to, frame)
+            self.emit_signal("peer_disconnected", peer_id)
+        else:
+            self.emit_signal("client_disconnected", peer_id, bool(clean))
+            self._peers.pop(peer_id, None)
+
+    def _raw_data(self, peer_id: int, peer: WebSocketPeer, msgs: list) -> None:
+        for data, is_text in msgs:
+            dropped = peer._receive(data, is_text)
+            if dropped:
+                logger.error("peer %d: %s", peer_id, dropped)
+            self.emit_signal("data_received", peer_id)
+
+    # -- multiplayer mode ------------------------------------------------------
+
+    def _send_mp(self, to: int, frame: bytes) -> Error:
+        peer = self._peers.get(to)
+        if peer is None:
+            return Error.FAILED
+        return peer._send_frame(encode_data_frame(frame), len(frame))
+
+    def _mp_data(self, sender: int, msgs: list) -> None:
+        for data, _ in msgs:
+            relay = mp.relay_client_packet(sender, data, self._peers, self.relay_policy)
+            if relay.error is not None:
+                logger.error("peer %d: dropped packet: %s", sender, relay.error)
+                continue
+            if relay.frame is not None:
+                wire = encode_data_frame(relay.frame)
+                for to in relay.recipients:
+                    peer = self._peers.get(to)
+                    if peer is not None:
+                        peer._send_frame(wire, len(relay.frame))
+            if relay.store is not None:
+                self._mp_packets.append((sender, relay.store))
+                self.emit_signal("peer_packet", sender)
+
+    def _require_mp(self, what: str) -> bool:
+        if not self._mp:
+            logger.error("%s needs multiplayer mode (listen(..., gd_mp_api=True))", what)
+            return False
+        return True
+
+    def set_target_peer(self, id: int) -> None:
+        if isinstance(id, bool) or not isinstance(id, int):
+            raise TypeError(f"target peer must be an int, got {type(id).__name__}")
+        self._target_peer = id
+
+    def get_packet_peer(self) -> int:
+        """Sender of the packet the next ``get_packet()`` returns (call it first)."""
+        if not self._require_mp("get_packet_peer"):
+            return mp.SERVER_ID
+        if not self._mp_packets:
+            logger.error("get_packet_peer: no packet available")
+            return mp.SERVER_ID
+        return self._mp_packets[0][0]
+
+    def get_available_packet_count(self) -> int:
+        if not self._require_mp("get_available_packet_count"):
+            return 0
+        return len(self._mp_packets)
+
+    def get_packet(self) -> bytes:
+        if not self._require_mp("get_packet"):
+            self._packet_error = Error.ERR_UNCONFIGURED
+            return b""
+        if not self._mp_packets:
+            self._packet_error = Error.ERR_UNAVAILABLE
+            return b""
+        self._packet_error = Error.OK
+        return self._mp_packets.popleft()[1]
+
+    def put_packet(self, data: bytes) -> Error:
+        """Send ``data`` to the target peer with Godot's framing (multiplayer mode)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"put_packet needs bytes, got {type(data).__name__}")
+        if not self._require_mp("put_packet"):
+            return Error.ERR_UNCONFIGURED
+        target = self._target_peer
+        recipients, error = mp.server_route(target, self._peers)
+        if error is not None:
+            logger.error("put_packet: %s", error)
+            return Error.FAILED
+        if not recipients:
+            return Error.OK
+        frame = mp.server_frame(target, bytes(data))
+        wire = encode_data_frame(frame)
+        result = Error.OK
+        for to in recipients:
+            peer = self._peers.get(to)
+            err = peer._send_frame(wire, len(frame)) if peer is not None else Error.FAILED
+            if err != Error.OK and target > 0:
+                result = err
+        return result
+
+    # -- peers -----------------------------------------------------------------
+
+    def has_peer(self, id: int) -> bool:
+        return id in self._peers
+
+    def get_peer(self, id: int) -> Optional[WebSocketPeer]:
+        peer = self._peers.get(id)
+        if peer is None:
+            logger.error("get_peer: no peer with id %s", id)
+        return peer
+
+    def get_peer_ids(self) -> list:
+        """Ids of the connected peers (an addition)."""
+        return list(self._peers)
+
+    def get_peer_address(self, id: int) -> str:
+        peer = self.get_peer(id)
+        return peer.get_connected_host() if peer is not None else ""
+
+    def get_peer_port(self, id: int) -> int:
+        peer = self.get_peer(id)
+        return peer.get_connected_port() if peer is not None else 0
+
+    def disconnect_peer(self, id: int, code: int = 1000, reason: str = "") -> None:
+        """Close peer ``id`` with a closing handshake, as ``WebSocketPeer.close``."""
+        peer = self.get_peer(id)
+        if peer is not None:
+            peer.close(code, reason)
+
+
+def _shutdown(sock: Any) -> None:
+    import socket as _socket
+    try:
+        sock.shutdown(_socket.SHUT_RDWR)
+    except OSError:
+        pass

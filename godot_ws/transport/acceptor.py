@@ -1,0 +1,135 @@
+"""The listening socket and its acceptor thread.
+
+Threading: the acceptor thread owns the listening socket (accepts, closes it
+at exit). For each accepted socket it starts a peer thread (``run_peer``) and
+records the pair in the :class:`Registry`, which ``stop()`` uses to reach
+every socket and join every thread. ``Registry._lock`` guards its dict.
+The acceptor never reads or writes a peer socket; a refused connection is
+closed before anyone reads it, as Godot does.
+"""
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .connection import ConnectionConfig, run_peer
+
+__all__ = ["Acceptor", "Registry", "open_listener"]
+
+logger = logging.getLogger("godot_ws")
+
+
+class Registry:
+    """Every accepted socket with its thread and (once upgraded) connection."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: Dict[socket.socket, List[Any]] = {}
+
+    def add(self, sock: socket.socket, thread: threading.Thread) -> None:
+        with self._lock:
+            self._items[sock] = [thread, None]
+
+    def adopt(self, sock: socket.socket, conn: Any) -> None:
+        with self._lock:
+            item = self._items.get(sock)
+            if item is not None:
+                item[1] = conn
+
+    def release(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._items.pop(sock, None)
+
+    def snapshot(self) -> List[Tuple[socket.socket, threading.Thread, Any]]:
+        with self._lock:
+            return [(s, t, c) for s, (t, c) in self._items.items()]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+def open_listener(bind_ip: str, port: int, backlog: int = 512) -> socket.socket:
+    """Bind and listen; ``"*"`` means every interface, dual-stack where possible."""
+    if bind_ip == "*":
+        if socket.has_dualstack_ipv6():
+            return socket.create_server(("", port), family=socket.AF_INET6,
+                                        backlog=backlog, reuse_port=False, dualstack_ipv6=True)
+        return socket.create_server(("0.0.0.0", port), backlog=backlog)
+    family = socket.AF_INET6 if ":" in bind_ip else socket.AF_INET
+    return socket.create_server((bind_ip, port), family=family, backlog=backlog)
+
+
+class Acceptor:
+    """Accepts connections until :meth:`stop`; woken through a socket pair."""
+
+    def __init__(self, listener: socket.socket, cfg: ConnectionConfig, registry: Registry,
+                 refuse: Callable[[], bool]) -> None:
+        self.listener = listener
+        self.cfg = cfg
+        self.registry = registry
+        self._refuse = refuse
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stopping = False
+        self.thread = threading.Thread(target=self._run, name="godot_ws-acceptor", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass
+        self.thread.join(5.0)
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _run(self) -> None:
+        listener = self.listener
+        listener.setblocking(False)
+        sel = selectors.DefaultSelector()
+        sel.register(listener, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        try:
+            while not self._stopping:
+                sel.select()
+                while not self._stopping:
+                    try:
+                        sock, addr = listener.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError as exc:
+                        logger.error("accept failed: %s", exc)
+                        time.sleep(0.05)  # e.g. EMFILE: back off instead of spinning
+                        break
+                    self._start_peer(sock, addr)
+        finally:
+            sel.close()
+            listener.close()
+
+    def _start_peer(self, sock: socket.socket, addr: Tuple[Any, ...]) -> None:
+        if self._refuse():
+            sock.close()
+            return
+        sock.setblocking(True)
+        address = (_plain_host(addr[0]), addr[1])
+        thread = threading.Thread(target=run_peer, name="godot_ws-peer", daemon=True,
+                                  args=(self.cfg, sock, address, time.monotonic(), self.registry))
+        self.registry.add(sock, thread)
+        try:
+            thread.start()
+        except RuntimeError as exc:  # can't start new thread
+            logger.error("cannot start a peer thread (%s); refusing %s:%s", exc, *address)
+            self.registry.release(sock)
+            sock.close()
+
+
+def _plain_host(host: str) -> str:
+    """``::ffff:127.0.0.1`` (dual-stack) reads as ``127.0.0.1``, as Godot shows it."""
+    return host[7:] if host.startswith("::ffff:") else host

@@ -1,0 +1,613 @@
+"""One peer connection: its thread, the WebSocket engine under it, its write path.
+
+Threading model (the whole transport layer)
+-------------------------------------------
+Threads:
+- the **acceptor** thread (``acceptor.py``) accepts TCP connections and starts
+  one **peer thread** per connection; it never reads or writes a peer socket;
+- each **peer thread** runs :func:`run_peer`: the TLS and HTTP handshakes,
+  then the read loop of its connection; it is the only thread that reads its
+  socket and the only one that closes it (at exit);
+- the **backlog writer** thread (``writer.py``) flushes bytes a socket could
+  not take at once and fires per-connection deadlines (close timeout, stalled
+  output, keepalive);
+- the user's **polling thread** calls ``WebSocketServer.poll()``; it takes
+  events from the one :class:`~godot_ws.transport.events.EventQueue` and may
+  write frames to any connection (``put_packet``, ``close``).
+
+Writes: any thread may write to a connection, but only while holding that
+connection's ``lock`` and only with non-blocking sends. Bytes the kernel does
+not take go to the connection's backlog; while the backlog is non-empty every
+new write is appended to it, and only the backlog writer drains it (under the
+same lock). So every frame goes out whole and in order, one writer at a time.
+During the handshake the peer thread is the only one that knows the socket
+and writes to it directly with blocking sends.
+
+``lock`` guards: the wsproto connection (parsing changes its state, and so does
+sending a close), the TLS session (every pyOpenSSL call: a memory-BIO session
+that does no I/O, so no call under the lock ever blocks), the backlog and its
+counters, and ``state``. No blocking call is made while holding it: the peer
+thread waits in ``recv`` without it.
+
+Reads flow up as one event batch per socket read (``EventQueue.put_many``).
+The peer thread stops reading (TCP back-pressure) while the packets it handed
+over but ``poll()`` has not yet taken exceed the peer's input limits, so a
+flood between two polls meets a bound.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
+
+import simple_websocket
+from simple_websocket.ws import Base as _SimpleWebSocketBase
+from wsproto import ConnectionType
+from wsproto.connection import Connection as WSProtoConnection, ConnectionState
+from wsproto.events import (BytesMessage, CloseConnection, Ping, Pong,
+                            TextMessage)
+
+from ..enums import Error
+from ..protocol import handshake as hs
+from ..protocol.limits import DEFAULT_LIMITS, Limits
+from . import events as ev
+
+__all__ = ["ConnectionConfig", "PeerConnection", "run_peer", "OPEN", "CLOSING", "CLOSED"]
+
+logger = logging.getLogger("godot_ws")
+
+OPEN, CLOSING, CLOSED = 0, 1, 2
+_RECV_SIZE = 65536
+_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+@dataclass
+class ConnectionConfig:
+    """What every connection of one ``listen()`` shares (a snapshot taken at listen)."""
+    events: ev.EventQueue
+    writer: Any                                  # BacklogWriter
+    protocols: Tuple[str, ...] = ()
+    limits: Limits = DEFAULT_LIMITS
+    handshake_timeout: float = 3.0
+    close_timeout: float = 5.0
+    tls_context: Any = None                      # OpenSSL.SSL.Context or None
+    extra_headers: Tuple[str, ...] = ()
+    handshake_hook: Optional[Callable[..., Any]] = None
+    ping_interval: float = 0.0
+    ping_timeout: float = 0.0
+    output_stall_timeout: float = 30.0
+    no_delay: bool = True
+
+
+class _NoThread:
+    """simple-websocket starts its own reader thread; ours is already running."""
+
+    def __init__(self, target: Callable[[], None]) -> None:
+        self.name = "godot_ws-peer"
+
+    def start(self) -> None:
+        pass
+
+
+class HandshakeFailed(Exception):
+    pass
+
+
+class PeerConnection(_SimpleWebSocketBase):
+    """A server-side WebSocket connection run by its own peer thread.
+
+    Built on simple-websocket's ``Base``: Godot's handshake replaces the WSGI
+    one, writes go through the locked non-blocking path described above, and
+    the read loop posts events for ``poll()`` instead of filling a list.
+    """
+
+    def __init__(self, cfg: ConnectionConfig, sock: socket.socket,
+                 address: Tuple[str, int], accepted_at: float) -> None:
+        self.cfg = cfg
+        self.address = address
+        self.accepted_at = accepted_at
+        self.lock = threading.Lock()
+        self.state = OPEN
+        self.tls: Any = None
+        self.request: Optional[hs.Request] = None
+        self.peer: Any = None          # set by the polling thread (WebSocketPeer)
+        self.peer_id = 0               # set by the polling thread
+        self.hook_result: Any = None
+        self._trailing = b""
+        self._backlog: Deque[memoryview] = deque()
+        self._backlog_bytes = 0
+        self._drained = threading.Event()
+        self._drained.set()
+        self._stall_since = 0.0
+        # Back-pressure counters: each has a single writer, so reading them
+        # from the other thread is safe (they only grow).
+        self.produced = 0              # packets handed to poll() (peer thread)
+        self.produced_bytes = 0
+        self.consumed = 0              # packets poll() took (polling thread)
+        self.consumed_bytes = 0
+        self._resume = threading.Event()
+        self.parked = False
+        self.aborted = False
+        self.last_pong = 0.0
+        self._ping_sent = 0.0
+        self.clean = False
+        super().__init__(sock=sock, connection_type=ConnectionType.SERVER,
+                         receive_bytes=_RECV_SIZE,
+                         max_message_size=cfg.limits.max_message_size,
+                         thread_class=_NoThread)
+        # Drop simple-websocket state this design does not use.
+        del self.input_buffer, self.event
+
+    # -- handshake (peer thread only; nobody else knows this socket yet) -----
+
+    def handshake(self) -> None:
+        cfg = self.cfg
+        deadline = self.accepted_at + cfg.handshake_timeout
+        try:
+            if cfg.tls_context is not None:
+                self._tls_handshake(deadline)
+            head, self._trailing = self._read_request(deadline)
+            req = hs.parse_request(head)
+            hs.check_request(req)
+            protocol = hs.select_subprotocol(req.protocols_header, cfg.protocols)
+            if cfg.handshake_hook is not None:
+                self.hook_result = _run_hook(cfg.handshake_hook, req, self.address, protocol)
+        except hs.HandshakeError as exc:
+            logger.warning("handshake from %s:%s refused (%d): %s",
+                           self.address[0], self.address[1], exc.status, exc)
+            self._send_blocking(exc.response(), deadline)
+            return
+        except socket.timeout:
+            logger.warning("handshake from %s:%s timed out after %.1f s",
+                           self.address[0], self.address[1], cfg.handshake_timeout)
+            return
+        except (OSError, HandshakeFailed, ConnectionError) as exc:
+            logger.info("handshake from %s:%s failed: %s",
+                        self.address[0], self.address[1], exc or type(exc).__name__)
+            return
+        self.request = req
+        if not self._send_blocking(hs.accept_response(req.key, protocol, cfg.extra_headers),
+                                   deadline):
+            return
+        self.subprotocol = protocol
+        self.ws = WSProtoConnection(ConnectionType.SERVER)
+        self.connected = True
+
+    def _recv_some(self, deadline: float) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("handshake timeout")
+        self.sock.settimeout(remaining)
+        data = self.sock.recv(_RECV_SIZE)
+        if not data:
+            raise HandshakeFailed("connection closed during handshake")
+        return data
+
+    def _tls_handshake(self, deadline: float) -> None:
+        from .tls import TLSSession, TLSError
+        self.tls = TLSSession(self.cfg.tls_context)
+        try:
+            while not self.tls.do_handshake():
+                self._flush_tls_blocking(deadline)
+                self.tls.feed(self._recv_some(deadline))
+            self._flush_tls_blocking(deadline)
+        except TLSError as exc:
+            self._flush_tls_blocking(deadline)
+            raise HandshakeFailed(f"TLS handshake failed: {exc}") from None
+
+    def _flush_tls_blocking(self, deadline: float) -> None:
+        out = self.tls.outgoing()
+        if out:
+            self._sendall(out, deadline)
+
+    def _read_request(self, deadline: float) -> Tuple[bytes, bytes]:
+        buf = bytearray()
+        while True:
+            data = self._recv_some(deadline)
+            if self.tls is not None:
+                self.tls.feed(data)
+                data = self.tls.read()
+            start = max(0, len(buf) - 3)
+            buf += data
+            end = hs.find_request_end(buf[start:])
+            if end >= 0:
+                end += start
+                if end > hs.MAX_REQUEST_SIZE:
+                    break
+                return bytes(buf[:end]), bytes(buf[end:])
+            if len(buf) > hs.MAX_REQUEST_SIZE:
+                break
+        raise hs.HandshakeError("request headers too big", 431)
+
+    def _sendall(self, data: bytes, deadline: float) -> None:
+        self.sock.settimeout(max(0.001, deadline - time.monotonic()))
+        self.sock.sendall(data)
+
+    def _send_blocking(self, data: bytes, deadline: float) -> bool:
+        try:
+            if self.tls is not None:
+                self.tls.write(data)
+                data = self.tls.outgoing()
+            self._sendall(data, deadline)
+            return True
+        except Exception as exc:  # a failing answer only loses that answer
+            logger.debug("could not answer %s:%s: %s", self.address[0], self.address[1], exc)
+            return False
+
+    # -- writes (any thread) ------------------------------------------------
+
+    def send_frame(self, frame: bytes, size: int) -> Error:
+        """Queue one pre-built data frame, applying the output limits."""
+        with self.lock:
+            if self.state != OPEN:
+                return Error.FAILED
+            if self.cfg.limits.output_full(len(self._backlog), self._backlog_bytes, size):
+                return Error.ERR_OUT_OF_MEMORY
+            self._write_locked(frame)
+            return Error.OK
+
+    def send(self, data: Any) -> None:
+        """simple-websocket's ``send``: bytes go binary, anything else as text."""
+        from ..protocol.frames import encode_data_frame
+        text = not isinstance(data, (bytes, bytearray, memoryview))
+        payload = str(data).encode("utf-8") if text else bytes(data)
+        if self.send_frame(encode_data_frame(payload, text), len(payload)) != Error.OK:
+            raise simple_websocket.ConnectionClosed(self.close_reason, self.close_message)
+
+    def close(self, reason: Optional[int] = None, message: Optional[str] = None) -> bool:
+        """Start the closing handshake; the peer stays until the client answers.
+
+        Returns False when closing had already started.
+        """
+        with self.lock:
+            if self.state != OPEN:
+                return False
+            self.state = CLOSING
+            self._write_locked(self.ws.send(CloseConnection(reason or 1000, message or None)))
+        self.cfg.writer.add_deadline(self, time.monotonic() + self.cfg.close_timeout, "close")
+        return True
+
+    def on_deadline(self, kind: str) -> None:
+        """Backlog writer thread: a deadline set by this connection is due."""
+        if kind == "close" and self.state != CLOSED:
+            logger.info("peer %d: no close reply within %.1f s, dropping the connection",
+                        self.peer_id, self.cfg.close_timeout)
+            self.abort()
+        elif kind == "ping":
+            self._keepalive()
+
+    def _keepalive(self) -> None:
+        cfg = self.cfg
+        if self.state != OPEN or not cfg.ping_interval:
+            return
+        now = time.monotonic()
+        if cfg.ping_timeout and self._ping_sent and self.last_pong < self._ping_sent \
+                and now - self._ping_sent >= cfg.ping_timeout:
+            logger.info("peer %d: no pong within %.1f s, dropping the connection",
+                        self.peer_id, cfg.ping_timeout)
+            self.abort()
+            return
+        if not self._ping_sent or self.last_pong >= self._ping_sent:
+            with self.lock:
+                if self.state == OPEN:
+                    self._write_locked(self.ws.send(Ping(b"godot_ws")))
+            self._ping_sent = now
+        step = cfg.ping_interval
+        if cfg.ping_timeout:
+            step = min(step, cfg.ping_timeout)
+        cfg.writer.add_deadline(self, now + step, "ping")
+
+    def outbound_buffered(self) -> int:
+        with self.lock:
+            return self._backlog_bytes
+
+    def _write_locked(self, data: bytes) -> None:
+        if self.tls is not None:
+            self.tls.write(data)
+            data = self.tls.outgoing()
+            if not data:
+                return
+        if self._backlog:
+            self._backlog.append(memoryview(data))
+            self._backlog_bytes += len(data)
+            return
+        try:
+            sent = self.sock.send(data, _MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._abort_locked()
+            return
+        if sent < len(data):
+            self._backlog.append(memoryview(data)[sent:])
+            self._backlog_bytes += len(data) - sent
+            self._drained.clear()
+            self._stall_since = time.monotonic()
+            self.cfg.writer.watch(self)
+
+    def flush_backlog(self) -> bool:
+        """Send what the socket takes now (backlog writer thread). True when empty."""
+        with self.lock:
+            progressed = False
+            while self._backlog:
+                try:
+                    sent = self.sock.sendmsg(list(self._backlog)[:64], [], [], _MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    self._abort_locked()
+                    break
+                progressed = progressed or sent > 0
+                self._backlog_bytes -= sent
+                while sent:
+                    head = self._backlog[0]
+                    if len(head) <= sent:
+                        sent -= len(head)
+                        self._backlog.popleft()
+                    else:
+                        self._backlog[0] = head[sent:]
+                        sent = 0
+            if progressed:
+                self._stall_since = time.monotonic()
+            if not self._backlog:
+                self._drained.set()
+                return True
+            return False
+
+    def stalled_for(self) -> float:
+        """Seconds the backlog has made no progress (0 when empty)."""
+        return time.monotonic() - self._stall_since if self._backlog else 0.0
+
+    def _abort_locked(self) -> None:
+        self._backlog.clear()
+        self._backlog_bytes = 0
+        self._drained.set()
+        self.abort()
+
+    def abort(self) -> None:
+        """Drop the TCP connection now; the peer thread wakes and reports it."""
+        self.aborted = True
+        self._resume.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def stop_close(self, code: int = 1000) -> None:
+        """``stop()``: send a close frame if still open, try once to flush, drop TCP."""
+        with self.lock:
+            if self.state == OPEN and self.connected:
+                self.state = CLOSING
+                try:
+                    self._write_locked(self.ws.send(CloseConnection(code)))
+                except Exception:  # the socket is going away regardless
+                    pass
+        if self._backlog:
+            self.flush_backlog()
+        self.abort()
+
+    # -- the read loop (peer thread) ----------------------------------------
+
+    def _thread(self) -> None:
+        """Read, parse and hand events to ``poll()`` until the connection ends."""
+        cfg = self.cfg
+        queue = cfg.events
+        parts: List[Any] = []
+        size = 0
+        max_size = cfg.limits.max_message_size
+        data = self._trailing
+        self._trailing = b""
+        self.sock.settimeout(None)
+        try:
+            if cfg.no_delay:
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        running = True
+        while running:
+            if data:
+                batch: List[tuple] = []
+                msgs: List[Tuple[bytes, bool]] = []
+                with self.lock:
+                    ws = self.ws
+                    try:
+                        ws.receive_data(data)
+                    except Exception:  # wsproto refuses data after CLOSED
+                        break
+                    for event in ws.events():
+                        cls = event.__class__
+                        if cls is BytesMessage or cls is TextMessage:
+                            chunk = event.data
+                            size += len(chunk) if cls is BytesMessage else len(chunk.encode("utf-8"))
+                            if size > max_size:
+                                self._protocol_close_locked(1009, "message too big")
+                                running = False
+                                break
+                            parts.append(chunk)
+                            if event.message_finished:
+                                if self.state == OPEN:
+                                    msgs.append(_join(parts, cls is TextMessage))
+                                parts = []
+                                size = 0
+                        elif cls is Ping:
+                            if ws.state is ConnectionState.OPEN:
+                                self._write_locked(ws.send(event.response()))
+                        elif cls is Pong:
+                            self.last_pong = time.monotonic()
+                        elif cls is CloseConnection:
+                            running = False
+                            if ws.state is ConnectionState.OPEN or (
+                                    ws.state is ConnectionState.LOCAL_CLOSING):
+                                # wsproto reports a parse failure as a close event
+                                # without leaving its current state.
+                                self._protocol_close_locked(event.code, "")
+                                break
+                            self.clean = True
+                            if ws.state is ConnectionState.REMOTE_CLOSING:
+                                code = 0 if event.code == 1005 else int(event.code)
+                                reason = (event.reason or "").split("\x00", 1)[0]
+                                if self.state == OPEN:
+                                    batch.append((ev.CLOSE_REQUEST, self, code, reason))
+                                self._write_locked(ws.send(event.response()))
+                            self.state = CLOSED
+                            break
+                if msgs:
+                    nbytes = 0
+                    for m in msgs:
+                        nbytes += len(m[0])
+                    self.produced += len(msgs)
+                    self.produced_bytes += nbytes
+                    batch.insert(0, (ev.DATA, self, msgs, nbytes))
+                if batch:
+                    queue.put_many(batch)
+                if not running:
+                    break
+                if self._over_inflight():
+                    self._park()
+            try:
+                raw = self.sock.recv(_RECV_SIZE)
+            except OSError:
+                break
+            if not raw:
+                break
+            if self.tls is not None:
+                data = self._tls_read(raw)
+                if data is None:
+                    break
+            else:
+                data = raw
+        self._finish()
+
+    def _tls_read(self, raw: bytes) -> Optional[bytes]:
+        from .tls import TLSClosed, TLSError
+        with self.lock:
+            try:
+                self.tls.feed(raw)
+                data = self.tls.read()
+            except TLSClosed:
+                return None
+            except TLSError as exc:
+                logger.info("peer %d: TLS error: %s", self.peer_id, exc)
+                return None
+            out = self.tls.outgoing()
+            if out:  # TLS 1.3 post-handshake messages, key updates
+                self._write_raw_locked(out)
+        return data
+
+    def _write_raw_locked(self, data: bytes) -> None:
+        tls, self.tls = self.tls, None
+        try:
+            self._write_locked(data)
+        finally:
+            self.tls = tls
+
+    def _protocol_close_locked(self, code: int, reason: str) -> None:
+        logger.info("peer %d: protocol error, closing with %d", self.peer_id, code)
+        if self.ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            self._write_locked(self.ws.send(CloseConnection(code, reason or None)))
+        self.state = CLOSED
+
+    def _over_inflight(self) -> bool:
+        limits = self.cfg.limits
+        return (self.produced - self.consumed >= limits.input_packets
+                or self.produced_bytes - self.consumed_bytes >= limits.max_message_size)
+
+    def _park(self) -> None:
+        """Stop reading while ``poll()`` has not taken what this peer sent."""
+        while self._over_inflight() and not self.aborted:
+            self._resume.clear()
+            self.parked = True
+            if not self._over_inflight():
+                break
+            self._resume.wait(0.5)
+        self.parked = False
+
+    def took(self, packets: int, nbytes: int) -> None:
+        """Polling thread: ``poll()`` took this many of this peer's packets."""
+        self.consumed += packets
+        self.consumed_bytes += nbytes
+        if self.parked:
+            self._resume.set()
+
+    def _finish(self) -> None:
+        with self.lock:
+            self.state = CLOSED
+        self.cfg.events.put((ev.DISCONNECTED, self, self.clean, None))
+        self._drained.wait(self.cfg.close_timeout)
+        self.cfg.writer.forget(self)
+        if self.tls is not None:
+            with self.lock:
+                try:
+                    self.tls.shutdown()
+                    out = self.tls.outgoing()
+                    if out:
+                        self.sock.send(out, _MSG_DONTWAIT)
+                except Exception:
+                    pass
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.connected = False
+
+
+def _join(parts: List[Any], text: bool) -> Tuple[bytes, bool]:
+    if text:
+        return ("".join(parts) if len(parts) != 1 else parts[0]).encode("utf-8"), True
+    if len(parts) == 1:
+        data = parts[0]
+        return (data if data.__class__ is bytes else bytes(data)), False
+    return b"".join(parts), False
+
+
+def _run_hook(hook: Callable[..., Any], req: hs.Request, address: Tuple[str, int],
+              protocol: str) -> Any:
+    """Ask the user's handshake hook; a rejection becomes an HTTP answer."""
+    try:
+        result = hook(req, address, protocol)
+    except hs.HandshakeError:
+        raise
+    except Exception:
+        logger.exception("handshake hook failed; refusing %s:%s", *address[:2])
+        raise hs.HandshakeError("handshake hook failed", 500)
+    if result is False:
+        raise hs.HandshakeError("connection refused", 403)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], int):
+        raise hs.HandshakeError(str(result[1]), result[0])
+    return result
+
+
+def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: Tuple[str, int],
+             accepted_at: float, registry: Any) -> None:
+    """Peer thread body: handshake, announce, read until the end, clean up."""
+    conn: Optional[PeerConnection] = None
+    try:
+        try:
+            conn = PeerConnection(cfg, sock, address, accepted_at)
+        except simple_websocket.ConnectionError:
+            conn = None
+        if conn is None or not conn.connected:
+            _close_quietly(sock)
+            return
+        registry.adopt(sock, conn)
+        cfg.events.put((ev.CONNECTED, conn, conn.subprotocol, None))
+        conn._thread()
+    except Exception:
+        logger.exception("peer thread for %s:%s failed", *address[:2])
+        _close_quietly(sock)
+        if conn is not None and conn.connected:
+            cfg.events.put((ev.DISCONNECTED, conn, False, None))
+    finally:
+        registry.release(sock)
+
+
+def _close_quietly(sock: socket.socket) -> None:
+    try:
+        sock.close()
+    except OSError:
+        pass
