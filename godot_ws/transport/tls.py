@@ -143,9 +143,9 @@ class TLSSession:
         return True
 
     @property
-    def protocol_version(self) -> str:
-        """Negotiated protocol, e.g. ``"TLSv1.3"`` (``"unknown"`` before the handshake)."""
-        return self._conn.get_protocol_version_name()
+    def protocol_version(self) -> str | None:
+        """Negotiated protocol, e.g. ``"TLSv1.3"``, or None before the handshake."""
+        return self._conn.get_protocol_version_name() if self._handshake_done else None
 
     @property
     def cipher(self) -> str | None:

@@ -82,6 +82,7 @@ class HandshakeTest(unittest.TestCase):
                 with self.subTest(version=version, hostname=hostname):
                     pair = Pair(version, server_hostname=hostname)
                     self.assertFalse(pair.server.handshake_done)
+                    self.assertIsNone(pair.server.protocol_version)
                     pair.handshake()
                     self.assertTrue(pair.server.handshake_done)
                     self.assertEqual(pair.server.protocol_version, VERSION_NAMES[version])
