@@ -231,5 +231,6 @@ def _describe(exc: SSL.Error) -> str:
     """A one-line reason from a pyOpenSSL error (its queue of OpenSSL reasons)."""
     if isinstance(exc, SSL.SysCallError):
         return "connection closed without close_notify" if exc.args[0] == -1 else str(exc)
-    parts = [reason for (_lib, _func, reason) in exc.args[0]] if exc.args and isinstance(exc.args[0], list) else []
-    return ", ".join(p for p in parts if p) or str(exc) or type(exc).__name__
+    queue = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+    reasons = [str(entry[-1]) for entry in queue if isinstance(entry, tuple) and entry and entry[-1]]
+    return ", ".join(reasons) or str(exc) or type(exc).__name__
