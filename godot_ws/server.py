@@ -275,10 +275,10 @@ class WebSocketServer(WebSocketMultiplayerPeer):
     def get_unique_id(self) -> int:
         return mp.SERVER_ID
 
-    def stop(self) -> None:
-        """Close every peer (a 1000 close frame), the listener and every thread.
-
-        No signal fires during or after it, as in Godot. Idempotent.
+    def stop(self, close_code: int = 1000) -> None:
+        """Close every peer (a ``close_code`` close frame: 1000 as Godot), the
+        listener and every thread. No signal fires during or after it, as in
+        Godot. Idempotent.
         """
         if not self._listening:
             return
@@ -290,7 +290,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         items = registry.snapshot()
         for sock, thread, conn in items:
             if conn is not None:
-                conn.stop_close(1000)
+                conn.stop_close(close_code)
             else:
                 _shutdown(sock)
         deadline = time.monotonic() + _STOP_JOIN_TIMEOUT

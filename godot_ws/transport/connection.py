@@ -335,7 +335,7 @@ class PeerConnection(_SimpleWebSocketBase):
             progressed = False
             while self._backlog:
                 try:
-                    sent = self.sock.sendmsg(list(self._backlog)[:64], [], [], _MSG_DONTWAIT)
+                    sent = self.sock.sendmsg(list(self._backlog)[:64], [], _MSG_DONTWAIT)
                 except BlockingIOError:
                     break
                 except OSError:
@@ -424,7 +424,7 @@ class PeerConnection(_SimpleWebSocketBase):
                             chunk = event.data
                             size += len(chunk) if cls is BytesMessage else len(chunk.encode("utf-8"))
                             if size > max_size:
-                                self._protocol_close_locked(1009, "message too big")
+                                self._protocol_close_locked(1009, "")
                                 running = False
                                 break
                             parts.append(chunk)

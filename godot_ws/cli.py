@@ -1,0 +1,132 @@
+"""``python -m godot_ws``: a ready-made echo or relay server, and ``gen-cert``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import List, Optional
+
+from .enums import Error, WriteMode
+from .server import WebSocketServer
+
+__all__ = ["main"]
+
+logger = logging.getLogger("godot_ws")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m godot_ws",
+                                description="Godot 3 compatible WebSocket server.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run an echo or relay (multiplayer) server")
+    s.add_argument("--bind", default="127.0.0.1", help="address to bind (default 127.0.0.1; * = all)")
+    s.add_argument("--port", type=int, default=9080, help="port (default 9080; 0 = any free port)")
+    s.add_argument("--mode", choices=("relay", "echo"), default="relay",
+                   help="relay: Godot high-level multiplayer hub (default); echo: raw echo")
+    s.add_argument("--protocols", default="", help="comma-separated accepted subprotocols")
+    s.add_argument("--tls-cert", metavar="PEM", help="certificate (chain) file for wss://")
+    s.add_argument("--tls-key", metavar="PEM", help="private key file for wss://")
+    s.add_argument("--self-signed", action="store_true",
+                   help="serve wss:// with a throwaway self-signed certificate")
+    s.add_argument("--verbose", "-v", action="store_true", help="log connections and errors")
+    g = sub.add_parser("gen-cert", help="write a self-signed key and certificate")
+    g.add_argument("--key", required=True, metavar="KEY.pem")
+    g.add_argument("--cert", required=True, metavar="CERT.pem")
+    g.add_argument("--cn", default="localhost", help="common name (default localhost)")
+    return p
+
+
+def _echo(server: WebSocketServer, peer_id: int) -> None:
+    peer = server.get_peer(peer_id)
+    if peer is None:
+        return
+    while peer.get_available_packet_count():
+        data = peer.get_packet()
+        peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if peer.was_string_packet()
+                            else WriteMode.WRITE_MODE_BINARY)
+        peer.put_packet(data)
+
+
+def _configure_tls(server: WebSocketServer, args: argparse.Namespace) -> Optional[str]:
+    from .crypto import Crypto, CryptoKey, X509Certificate, fingerprint_sha256
+    if args.self_signed:
+        crypto = Crypto()
+        key = crypto.generate_rsa(2048)
+        cert = crypto.generate_self_signed_certificate(key, "CN=localhost,O=godot_ws,C=IT")
+        print("self-signed certificate SHA-256 fingerprint: " + fingerprint_sha256(cert),
+              flush=True)
+    else:
+        key, cert = CryptoKey(), X509Certificate()
+        if key.load(args.tls_key) != Error.OK:
+            return f"cannot load the private key {args.tls_key}"
+        if cert.load(args.tls_cert) != Error.OK:
+            return f"cannot load the certificate {args.tls_cert}"
+    server.private_key = key
+    server.ssl_certificate = cert
+    return None
+
+
+def serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("error: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    if args.self_signed and args.tls_cert:
+        print("error: use either --self-signed or --tls-cert/--tls-key", file=sys.stderr)
+        return 2
+    # Many peer threads: a shorter GIL switch interval keeps the polling
+    # thread responsive. A process-wide choice, so only this CLI makes it.
+    sys.setswitchinterval(0.001)
+    server = WebSocketServer()
+    server.bind_ip = "*" if args.bind == "*" else args.bind
+    tls = bool(args.self_signed or args.tls_cert)
+    if tls:
+        problem = _configure_tls(server, args)
+        if problem:
+            print("error: " + problem, file=sys.stderr)
+            return 1
+    protocols = [p for p in args.protocols.split(",") if p.strip()]
+    relay = args.mode == "relay"
+    if not relay:
+        server.connect("data_received", lambda pid: _echo(server, pid))
+    else:
+        # The relay itself happens inside poll(); packets for the server are dropped.
+        server.connect("peer_packet", lambda pid: server.get_packet())
+    err = server.listen(args.port, protocols, gd_mp_api=relay)
+    if err != Error.OK:
+        print(f"error: cannot listen on {args.bind}:{args.port}: {err.name}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    host = args.bind if args.bind != "*" else "0.0.0.0"
+    print(f"listening on {'wss' if tls else 'ws'}://{host}:{server.get_port()}", flush=True)
+    try:
+        while not stop.is_set():
+            server.poll(0.25)
+    finally:
+        server.stop(1001)
+    return 0
+
+
+def gen_cert(args: argparse.Namespace) -> int:
+    from .crypto import Crypto
+    crypto = Crypto()
+    key = crypto.generate_rsa(2048)
+    cert = crypto.generate_self_signed_certificate(key, f"CN={args.cn},O=godot_ws,C=IT")
+    if key.save(args.key) != Error.OK or cert.save(args.cert) != Error.OK:
+        print("error: cannot write the key or certificate file", file=sys.stderr)
+        return 1
+    print(f"wrote {args.key} and {args.cert}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    return serve(args) if args.command == "serve" else gen_cert(args)
