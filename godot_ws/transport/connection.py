@@ -206,11 +206,15 @@ class PeerConnection(_SimpleWebSocketBase):
 
     def _read_request(self, deadline: float) -> Tuple[bytes, bytes]:
         buf = bytearray()
+        # The client's first bytes may have come with its TLS Finished message.
+        data = self.tls.read() if self.tls is not None else b""
         while True:
-            data = self._recv_some(deadline)
-            if self.tls is not None:
-                self.tls.feed(data)
-                data = self.tls.read()
+            if not data:
+                data = self._recv_some(deadline)
+                if self.tls is not None:
+                    self.tls.feed(data)
+                    data = self.tls.read()
+                    self._flush_tls_blocking(deadline)
             start = max(0, len(buf) - 3)
             buf += data
             end = hs.find_request_end(buf[start:])
@@ -221,6 +225,7 @@ class PeerConnection(_SimpleWebSocketBase):
                 return bytes(buf[:end]), bytes(buf[end:])
             if len(buf) > hs.MAX_REQUEST_SIZE:
                 break
+            data = b""
         raise hs.HandshakeError("request headers too big", 431)
 
     def _sendall(self, data: bytes, deadline: float) -> None:

@@ -1,0 +1,1 @@
+"""Threads and sockets: acceptor, peer connections, backlog writer, event queue, TLS."""

@@ -1,0 +1,91 @@
+"""Handshakes over real sockets: answers, timeouts, and a good client served meanwhile."""
+import socket
+import time
+import unittest
+
+from godot_ws.enums import Error
+from tests.support import SAMPLE_KEY, ServerTestCase, read_all, read_http_head
+
+GOOD = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: " + SAMPLE_KEY.encode() + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+
+
+class HandshakeSocketTests(ServerTestCase):
+    protocols = (" chat ", "superchat")
+
+    def configure(self, server):
+        server.handshake_timeout = 0.5
+
+    def answer(self, raw: bytes) -> bytes:
+        s = self.raw()
+        with self.assertLogs("godot_ws", "WARNING"):
+            s.sendall(raw)
+            out = read_all(s, 5)
+            self.server.poll(0)
+        return out
+
+    def test_exact_101_with_protocol(self):
+        s = self.raw()
+        s.sendall(GOOD[:-2] + b"Sec-WebSocket-Protocol: superchat, chat\r\n\r\n")
+        head, _ = read_http_head(s)
+        self.assertEqual(head, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                               b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                               b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                               b"Sec-WebSocket-Protocol: superchat\r\n\r\n")
+        self.assertEqual(self.rec.wait("client_connected")[0][1], "superchat")
+
+    def test_stripped_server_protocol(self):
+        self.ws("chat")
+        self.assertEqual(self.rec.wait("client_connected")[0][1], "chat")
+
+    def test_missing_protocol_rejected_with_400(self):
+        self.assertTrue(self.answer(GOOD).startswith(b"HTTP/1.1 400 "))
+        self.assertEqual(self.rec.calls, [])
+
+    def test_wrong_version_gets_426(self):
+        out = self.answer(GOOD.replace(b"Version: 13", b"Version: 8"))
+        self.assertTrue(out.startswith(b"HTTP/1.1 426 "))
+        self.assertIn(b"\r\nSec-WebSocket-Version: 13\r\n", out)
+
+    def test_two_token_request_line(self):
+        self.assertTrue(self.answer(GOOD.replace(b"GET / HTTP/1.1", b"GET /"))
+                        .startswith(b"HTTP/1.1 400 "))
+
+    def test_headers_over_cap_get_431(self):
+        out = self.answer(GOOD[:-2] + b"X-Pad: " + b"a" * 5000 + b"\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 431 "))
+
+    def test_request_in_one_byte_writes(self):
+        s = self.raw()
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        req = GOOD[:-2] + b"Sec-WebSocket-Protocol: chat\r\n\r\n"
+        for i in range(len(req)):
+            s.send(req[i:i + 1])
+        head, _ = read_http_head(s)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101 "))
+
+    def test_slowloris_and_silent_clients_dropped_while_good_client_served(self):
+        with self.assertLogs("godot_ws", "WARNING"):
+            silent = [self.raw() for _ in range(20)]
+            slow = self.raw()
+            slow.sendall(b"GET / HTTP/1.1\r\n")
+            start = time.monotonic()
+            good = self.ws("chat")
+            self.rec.wait("client_connected")
+            for s in silent + [slow]:
+                self.assertEqual(read_all(s, 5), b"")
+        self.assertLess(time.monotonic() - start, 4.0)
+        good.send(b"alive")
+        self.rec.wait("data_received")
+
+    def test_tls_bytes_to_plain_port(self):
+        hello = bytes.fromhex("160301002a0100002603035a") + b"\x00" * 40
+        s = self.raw()
+        with self.assertLogs("godot_ws", "WARNING"):
+            s.sendall(hello)
+            self.assertEqual(read_all(s, 5), b"")  # never a complete HTTP head: timeout
+        self.assertEqual(self.rec.calls, [])
+
+
+if __name__ == "__main__":
+    unittest.main()

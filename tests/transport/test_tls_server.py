@@ -1,0 +1,140 @@
+"""wss:// end to end: Python ssl clients verifying a root -> intermediate -> leaf chain."""
+import os
+import socket
+import ssl
+import threading
+import time
+import unittest
+
+from websockets.sync.client import connect
+
+from godot_ws.crypto import X509Certificate
+from godot_ws.enums import Error, WriteMode
+from godot_ws.server import WebSocketServer
+from tests.support import ServerTestCase, poll_until, read_all
+from tests.tls_fixtures import make_chain, other_key
+
+CHAIN = None
+
+
+def chain():
+    global CHAIN
+    if CHAIN is None:
+        CHAIN = make_chain()
+    return CHAIN
+
+
+def client_context() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cadata=chain().root_pem())
+    return ctx
+
+
+class TLSServerTests(ServerTestCase):
+    def configure(self, server):
+        c = chain()
+        server.private_key = c.leaf_crypto_key()
+        server.ssl_certificate = X509Certificate.from_cryptography(c.leaf_cert)
+        server.ca_chain = X509Certificate.from_cryptography(c.inter_cert)
+        server.handshake_timeout = 1.0
+        server.set_buffers(8192, 4096, 8192, 4096)
+        server.connect("data_received", self.echo)
+
+    def echo(self, pid):
+        peer = self.server.get_peer(pid)
+        data = peer.get_packet()
+        peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if peer.was_string_packet()
+                            else WriteMode.WRITE_MODE_BINARY)
+        peer.put_packet(data)
+
+    def run_client(self, fn):
+        """Run ``fn(ws)`` in a thread while this thread polls the server."""
+        result = {}
+
+        def body():
+            try:
+                with connect(f"wss://localhost:{self.port}", ssl=client_context(),
+                             max_size=None, open_timeout=5) as ws:
+                    result["value"] = fn(ws)
+            except BaseException as exc:  # reported on the test thread
+                result["error"] = exc
+        t = threading.Thread(target=body)
+        t.start()
+        poll_until(self.server, lambda: not t.is_alive(), 30)
+        t.join(5)
+        if "error" in result:
+            raise result["error"]
+        return result["value"]
+
+    def test_verified_echo(self):
+        got = self.run_client(lambda ws: (ws.send("héllo"), ws.recv(), ws.send(b"\x00\x01"),
+                                          ws.recv())[1::2])
+        self.assertEqual(got, ("héllo", b"\x00\x01"))
+        self.assertEqual(self.rec.wait("client_disconnected")[0][1], True)
+
+    def test_large_message_both_ways(self):
+        data = os.urandom(5 * 1024 * 1024)
+        self.assertEqual(self.run_client(lambda ws: (ws.send(data), ws.recv())[1]), data)
+
+    def test_many_small_with_concurrent_server_sends(self):
+        self.server.disconnect("data_received", self.echo)
+        received = []
+        self.server.connect("data_received",
+                            lambda pid: received.append(self.server.get_peer(pid).get_packet()))
+        n = 2000
+
+        def client(ws):
+            for i in range(n):
+                ws.send(i.to_bytes(4, "big"))
+            got = [ws.recv() for _ in range(n)]
+            return got
+
+        result = {}
+        t = threading.Thread(target=lambda: result.update(
+            v=self.run_client_inline(client)))
+        t.start()
+        (pid, _), = self.rec.wait("client_connected")
+        sent = 0
+        end = time.monotonic() + 30
+        while (sent < n or t.is_alive()) and time.monotonic() < end:
+            if sent < n:
+                self.assertEqual(self.server.get_peer(pid).put_packet(sent.to_bytes(4, "big")),
+                                 Error.OK)
+                sent += 1
+            self.server.poll(0)
+        t.join(5)
+        self.assertEqual(result["v"], [i.to_bytes(4, "big") for i in range(n)])
+        poll_until(self.server, lambda: len(received) >= n, 10)
+        self.assertEqual(received, [i.to_bytes(4, "big") for i in range(n)])
+
+    def run_client_inline(self, fn):
+        with connect(f"wss://localhost:{self.port}", ssl=client_context(),
+                     max_size=None, open_timeout=5) as ws:
+            return fn(ws)
+
+    def test_plain_ws_and_garbage_dropped(self):
+        with self.assertLogs("godot_ws", "INFO"):
+            plain = self.raw()
+            plain.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            garbage = self.raw()
+            garbage.sendall(os.urandom(64))
+            stalled = self.raw()
+            stalled.sendall(bytes.fromhex("16030100"))  # half a TLS record
+            for s in (plain, garbage, stalled):
+                out = read_all(s, 5)
+                self.assertFalse(out.startswith(b"HTTP/1.1 101"))
+        self.assertEqual(self.run_client(lambda ws: (ws.send("ok"), ws.recv())[1]), "ok")
+
+
+class TLSListenTests(unittest.TestCase):
+    def test_mismatched_key_refused_at_listen(self):
+        s = WebSocketServer()
+        s.private_key = other_key()
+        s.ssl_certificate = X509Certificate.from_cryptography(chain().leaf_cert)
+        with self.assertLogs("godot_ws", "ERROR"):
+            self.assertEqual(s.listen(0), Error.ERR_INVALID_PARAMETER)
+        self.assertFalse(s.is_listening())
+
+
+if __name__ == "__main__":
+    unittest.main()
