@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -77,6 +78,7 @@ class GodotRun:
         self._eof = threading.Event()
         self._proc: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
+        self._scratch: tempfile.TemporaryDirectory | None = None
         self._deadline = 0.0
 
     # ------------------------------------------------------------------ process
@@ -88,12 +90,14 @@ class GodotRun:
         env["LANG"] = "en"  # Godot logs locale errors for C/POSIX locales
         env.setdefault("GODOT_WS_TIMEOUT", str(max(1.0, self.timeout - 1.0)))
         env.update(self.env)
-        # res:// is the working directory: run from the script's folder so extends "x.gd" works.
-        cmd = [godot, "--no-window", "--script", self.script.name]
+        # res:// is the working directory, where Godot also writes logs/: use a scratch one.
+        # `extends "raw_common.gd"` still resolves next to the (absolute) script path.
+        self._scratch = tempfile.TemporaryDirectory(prefix="godot_ws_interop_")
+        cmd = [godot, "--no-window", "--script", str(self.script)]
         if _STDBUF:
             cmd = [_STDBUF, "-oL", "-eL"] + cmd
         self._deadline = time.monotonic() + self.timeout
-        self._proc = subprocess.Popen(cmd, cwd=self.script.parent, env=env, stdin=subprocess.DEVNULL,
+        self._proc = subprocess.Popen(cmd, cwd=self._scratch.name, env=env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, encoding="utf-8", errors="replace")
         self._reader = threading.Thread(target=self._read, name=f"godot-{self.script.stem}", daemon=True)
@@ -167,6 +171,9 @@ class GodotRun:
                 self._reader.join(timeout=10)
             if self._proc.stdout is not None:
                 self._proc.stdout.close()
+            if self._scratch is not None:
+                self._scratch.cleanup()
+                self._scratch = None
 
     def __enter__(self) -> "GodotRun":
         return self if self._proc is not None else self.start()
