@@ -86,6 +86,14 @@ class _Connection:
         self.alive = True
 
 
+def _index(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(key)
+    if isinstance(value, (list, tuple)) and key.lstrip("-").isdigit():
+        return value[int(key)]
+    return getattr(value, key, None)
+
+
 def _check_name(kind: str, value: Any) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{kind} name must be a str, not {type(value).__name__}")
@@ -111,6 +119,7 @@ class Object:
         self._obj_meta: dict[str, Any] = {}
         self._obj_blocking = False
         self._obj_deferred: collections.deque = collections.deque()
+        self._obj_incoming: list[tuple["Object", str, Callable]] = []
         self._obj_id = next(_instance_ids)
         return self
 
@@ -213,10 +222,18 @@ class Object:
             return Error.ERR_INVALID_PARAMETER
         conn = _Connection(callback, tuple(binds), flags)
         self._obj_slots[signal] = self._obj_slots.get(signal, ()) + (conn,)
+        target = getattr(callback, "__self__", None)
+        if isinstance(target, Object):
+            target._obj_incoming.append((self, signal, callback))
         return Error.OK
 
     def _remove(self, signal: str, conn: _Connection) -> None:
         conn.alive = False
+        target = getattr(conn.callback, "__self__", None)
+        if isinstance(target, Object):
+            target._obj_incoming = [i for i in target._obj_incoming
+                                    if not (i[0] is self and i[1] == signal
+                                            and i[2] == conn.callback)]
         # Copy-on-write: an emission in progress keeps iterating its own tuple.
         remaining = tuple(c for c in self._obj_slots[signal] if c is not conn)
         if remaining:
@@ -342,11 +359,57 @@ class Object:
             except Exception:
                 logger.exception("deferred call %r%r failed", fn, args)
 
+    def get_incoming_connections(self) -> list[dict]:
+        """Signals of other objects connected to this object's methods
+        (keys ``source``, ``signal_name``, ``method_name``)."""
+        return [{"source": src, "signal_name": sig,
+                 "method_name": getattr(cb, "__name__", repr(cb))}
+                for src, sig, cb in self._obj_incoming]
+
+    def get_method_list(self) -> list[dict]:
+        """Public methods as Godot-like dicts (``name``, ``args``, ``flags``)."""
+        out = []
+        for name in sorted(dir(type(self))):
+            if name.startswith("__"):
+                continue
+            fn = getattr(self, name, None)
+            if callable(fn) and not isinstance(fn, type):
+                code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+                args = list(code.co_varnames[1:code.co_argcount]) if code else []
+                out.append({"name": name, "args": [{"name": a} for a in args], "flags": 1})
+        return out
+
+    def notification(self, what: int, reversed: bool = False) -> None:
+        """Send notification ``what`` to ``_notification`` (override it to react)."""
+        self._notification(int(what))
+
+    def _notification(self, what: int) -> None:
+        """Virtual: called by ``notification``."""
+
+    def is_queued_for_deletion(self) -> bool:
+        """Always False: Python frees objects itself (there is no ``queue_free``)."""
+        return False
+
     # -------------------------------------------------------------- properties
+
+    def _get(self, property: str) -> Any:
+        """Virtual: return a value for ``property`` to override ``get`` (None: default)."""
+        return None
+
+    def _set(self, property: str, value: Any) -> bool:
+        """Virtual: return True when ``set`` of ``property`` was handled here."""
+        return False
+
+    def _get_property_list(self) -> list[dict]:
+        """Virtual: extra entries for ``get_property_list``."""
+        return []
 
     def get(self, property: str) -> Any:
         """Value of a documented property; None (as Godot) for any other name."""
         _check_name("property", property)
+        custom = self._get(property)
+        if custom is not None:
+            return custom
         if property in self._property_names:
             return getattr(self, property)
         return None
@@ -354,12 +417,41 @@ class Object:
     def set(self, property: str, value: Any) -> None:
         """Assign a documented property; other names are ignored, as in Godot."""
         _check_name("property", property)
+        if self._set(property, value):
+            return
         if property in self._property_names:
             setattr(self, property, value)
 
+    def get_indexed(self, path: str) -> Any:
+        """``get`` along a ``property:key:key`` path (keys index dicts, lists, attributes)."""
+        _check_name("property path", path)
+        first, *rest = path.split(":")
+        value = self.get(first)
+        for key in rest:
+            value = _index(value, key)
+        return value
+
+    def set_indexed(self, path: str, value: Any) -> None:
+        """``set`` along a ``property:key`` path; the last key is assigned."""
+        _check_name("property path", path)
+        first, *rest = path.split(":")
+        if not rest:
+            self.set(first, value)
+            return
+        holder = self.get(first)
+        for key in rest[:-1]:
+            holder = _index(holder, key)
+        last = rest[-1]
+        if isinstance(holder, dict):
+            holder[last] = value
+        elif isinstance(holder, list) and last.lstrip("-").isdigit():
+            holder[int(last)] = value
+        else:
+            setattr(holder, last, value)
+
     def get_property_list(self) -> list[dict]:
         """Documented properties as Godot dicts (name, type, class_name, hint, hint_string, usage)."""
-        result = []
+        result = list(self._get_property_list())
         for name in self._property_names:
             value = getattr(self, name, None)
             if isinstance(value, Object):

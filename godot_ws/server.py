@@ -144,6 +144,24 @@ class WebSocketServer(WebSocketMultiplayerPeer):
     ca_chain = _tls_setter("ca_chain")
     del _tls_setter
 
+    def get_private_key(self) -> Any:
+        return self.private_key
+
+    def set_private_key(self, key: Any) -> None:
+        self.private_key = key
+
+    def get_ssl_certificate(self) -> Any:
+        return self.ssl_certificate
+
+    def set_ssl_certificate(self, cert: Any) -> None:
+        self.ssl_certificate = cert
+
+    def get_ca_chain(self) -> Any:
+        return self.ca_chain
+
+    def set_ca_chain(self, chain: Any) -> None:
+        self.ca_chain = chain
+
     @property
     def handshake_timeout(self) -> float:
         return self._handshake_timeout

@@ -465,6 +465,54 @@ class PropertiesMetaClassTest(unittest.TestCase):
         self.assertEqual(repr(self.t), f"[Thing:{self.t.get_instance_id()}]")
 
 
+class IntrospectionTest(unittest.TestCase):
+    def test_incoming_connections_follow_connect_and_disconnect(self):
+        source, target = Thing(), Thing()
+        source.connect("ping", target.add)
+        incoming = target.get_incoming_connections()
+        self.assertEqual(len(incoming), 1)
+        self.assertIs(incoming[0]["source"], source)
+        self.assertEqual((incoming[0]["signal_name"], incoming[0]["method_name"]), ("ping", "add"))
+        source.disconnect("ping", target.add)
+        self.assertEqual(target.get_incoming_connections(), [])
+
+    def test_indexed_paths(self):
+        class Holder(Object):
+            _PROPERTIES = ("data",)
+        t = Holder()
+        t.data = {"a": [1, {"b": 2}]}
+        self.assertEqual(t.get_indexed("data:a:1:b"), 2)
+        t.set_indexed("data:a:0", 5)
+        self.assertEqual(t.data["a"][0], 5)
+        t.set_indexed("data:c", 7)
+        self.assertEqual(t.get_indexed("data:c"), 7)
+
+    def test_virtual_get_set_and_notification(self):
+        class Custom(Object):
+            def __init__(self):
+                self.seen = []
+
+            def _get(self, prop):
+                return 42 if prop == "answer" else None
+
+            def _set(self, prop, value):
+                self.seen.append((prop, value))
+                return True
+
+            def _notification(self, what):
+                self.seen.append(("note", what))
+        c = Custom()
+        self.assertEqual(c.get("answer"), 42)
+        self.assertIsNone(c.get("other"))
+        c.set("x", 1)
+        c.notification(13)
+        self.assertEqual(c.seen, [("x", 1), ("note", 13)])
+        self.assertFalse(c.is_queued_for_deletion())
+        names = {m["name"] for m in c.get_method_list()}
+        self.assertIn("emit_signal", names)
+        self.assertIn("_notification", names)
+
+
 class ToSignalTest(unittest.TestCase):
     def setUp(self):
         self.t = Thing()
