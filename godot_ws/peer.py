@@ -56,7 +56,7 @@ class WebSocketPeer(PacketPeer):
         self._was_string = False
         self._connected = True
         self._closing = False
-        self._host, self._port = conn.address[0], int(conn.address[1])
+        self._host, self._port = conn.client_host, int(conn.address[1])
 
     # -- PacketPeer --------------------------------------------------------
 

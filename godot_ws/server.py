@@ -20,6 +20,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple
 from .enums import ConnectionStatus, Error, TransferMode
 from .multiplayer_peer import WebSocketMultiplayerPeer
 from .peer import WebSocketPeer
+from .protocol import handshake as hs
 from .protocol import multiplayer as mp
 from .protocol.frames import encode_data_frame
 from .protocol.limits import DEFAULT_LIMITS, Limits
@@ -82,6 +83,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         #: Multiplayer mode: tell peers about each other (Godot always does).
         self.announce_peers = True
         self._extra_headers: Tuple[str, ...] = ()
+        self._trusted_proxies: Tuple[Any, ...] = ()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -187,6 +189,18 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self._extra_headers = lines
 
     @property
+    def trusted_proxies(self) -> Tuple[str, ...]:
+        """Reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-For``
+        is believed for ``get_peer_address``. Empty (trust nobody) by default."""
+        return tuple(str(n) for n in self._trusted_proxies)
+
+    @trusted_proxies.setter
+    def trusted_proxies(self, value: Iterable[str]) -> None:
+        if isinstance(value, str):
+            raise TypeError("trusted_proxies takes a list of addresses, e.g. ['127.0.0.1']")
+        self._trusted_proxies = hs.parse_trusted_proxies(value)
+
+    @property
     def transfer_mode(self) -> TransferMode:
         return TransferMode.TRANSFER_MODE_RELIABLE
 
@@ -237,6 +251,10 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         for p in protocols:
             if not isinstance(p, str):
                 raise TypeError(f"each protocol must be a str, got {type(p).__name__}")
+        for name in ("handshake_hook", "relay_policy"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
         if self._listening:
             logger.error("listen() called while already listening")
             return Error.ERR_ALREADY_IN_USE
@@ -266,7 +284,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             limits=self._limits, handshake_timeout=self._handshake_timeout,
             close_timeout=_check_seconds("close_timeout", self.close_timeout),
             tls_context=tls_context, extra_headers=self._extra_headers,
-            handshake_hook=self.handshake_hook,
+            handshake_hook=self.handshake_hook, trusted_proxies=self._trusted_proxies,
             ping_interval=_check_seconds("ping_interval", self.ping_interval, True),
             ping_timeout=_check_seconds("ping_timeout", self.ping_timeout, True),
             output_stall_timeout=_check_seconds("output_stall_timeout",

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 __all__ = ["MAX_REQUEST_SIZE", "HandshakeError", "Request", "find_request_end",
            "parse_request", "select_subprotocol", "accept_key", "accept_response",
-           "error_response", "check_request"]
+           "error_response", "check_request", "parse_trusted_proxies", "forwarded_client"]
 
 #: Godot's cap on the request head, terminator included (spec §2.1).
 MAX_REQUEST_SIZE = 4096
@@ -174,3 +175,46 @@ def error_response(status: int, message: str = "",
             "Content-Type: text/plain; charset=utf-8", f"Content-Length: {len(body)}"]
     head += [f"{k}: {v}" for k, v in headers]
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+def parse_trusted_proxies(items: Iterable[str]) -> Tuple[Any, ...]:
+    """Networks from addresses or CIDR strings; ``ValueError`` names a bad one."""
+    nets = []
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"trusted proxy must be a str, got {type(item).__name__}")
+        try:
+            nets.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"trusted proxy {item!r} is not an IP address or network") from None
+    return tuple(nets)
+
+
+def _trusted(ip: str, nets: Sequence[Any]) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in net for net in nets)
+
+
+def forwarded_client(remote_ip: str, headers: Dict[str, str], nets: Sequence[Any]) -> str:
+    """The client address behind trusted proxies (``X-Forwarded-For``).
+
+    Only when the TCP peer is a trusted proxy; the list is walked from the
+    right, skipping trusted proxies, so a client cannot forge its address by
+    sending the header itself.
+    """
+    if not nets or not _trusted(remote_ip, nets):
+        return remote_ip
+    hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    client = remote_ip
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break
+        client = hop
+        if not _trusted(hop, nets):
+            break
+    return client

@@ -81,6 +81,7 @@ class ConnectionConfig:
     ping_timeout: float = 0.0
     output_stall_timeout: float = 30.0
     no_delay: bool = True
+    trusted_proxies: Tuple[Any, ...] = ()
 
 
 class _NoThread:
@@ -109,6 +110,7 @@ class PeerConnection(_SimpleWebSocketBase):
                  address: Tuple[str, int], accepted_at: float) -> None:
         self.cfg = cfg
         self.address = address
+        self.client_host = address[0]
         self.accepted_at = accepted_at
         self.lock = threading.Lock()
         self.state = OPEN
@@ -155,7 +157,11 @@ class PeerConnection(_SimpleWebSocketBase):
             hs.check_request(req)
             protocol = hs.select_subprotocol(req.protocols_header, cfg.protocols)
             if cfg.handshake_hook is not None:
-                self.hook_result = _run_hook(cfg.handshake_hook, req, self.address, protocol)
+                if cfg.trusted_proxies:
+                    self.client_host = hs.forwarded_client(self.address[0], req.headers,
+                                                           cfg.trusted_proxies)
+                self.hook_result = _run_hook(cfg.handshake_hook, req,
+                                             (self.client_host, self.address[1]), protocol)
         except hs.HandshakeError as exc:
             logger.warning("handshake from %s:%s refused (%d): %s",
                            self.address[0], self.address[1], exc.status, exc)
@@ -170,6 +176,9 @@ class PeerConnection(_SimpleWebSocketBase):
                         self.address[0], self.address[1], exc or type(exc).__name__)
             return
         self.request = req
+        if cfg.trusted_proxies:
+            self.client_host = hs.forwarded_client(self.address[0], req.headers,
+                                                   cfg.trusted_proxies)
         if not self._send_blocking(hs.accept_response(req.key, protocol, cfg.extra_headers),
                                    deadline):
             return

@@ -124,3 +124,22 @@ class SubprotocolTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ForwardedForTests(unittest.TestCase):
+    NETS = hs.parse_trusted_proxies(["10.0.0.0/8", "127.0.0.1"])
+
+    def test_untrusted_peer_header_ignored(self):
+        self.assertEqual(hs.forwarded_client("1.2.3.4", {"x-forwarded-for": "9.9.9.9"},
+                                             self.NETS), "1.2.3.4")
+
+    def test_trusted_chain_walked_from_the_right(self):
+        h = {"x-forwarded-for": "6.6.6.6, 5.5.5.5, 10.1.1.1"}
+        self.assertEqual(hs.forwarded_client("127.0.0.1", h, self.NETS), "5.5.5.5")
+
+    def test_no_trust_by_default_and_garbage(self):
+        self.assertEqual(hs.forwarded_client("127.0.0.1", {"x-forwarded-for": "5.5.5.5"}, ()),
+                         "127.0.0.1")
+        self.assertEqual(hs.forwarded_client("127.0.0.1", {"x-forwarded-for": "junk"},
+                                             self.NETS), "127.0.0.1")
+        self.assertRaises(ValueError, hs.parse_trusted_proxies, ["nope"])
