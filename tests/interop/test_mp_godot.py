@@ -1,0 +1,207 @@
+"""Real Godot 3.2.3 high-level multiplayer clients playing through our server (gd_mp_api=True).
+
+Two ``godot3-server`` processes run tests/interop/gd/mp_client.gd at once; each sets a
+``WebSocketClient`` (``connect_to_url(url, PoolStringArray(), true)``) as its tree's
+``network_peer``. The test thread polls our server and drives the game with raw packets
+(MultiplayerAPI RAW command: ``04`` + text, which a Godot client delivers through
+``network_peer_packet``); the clients answer with ``multiplayer.send_bytes`` to the server.
+Like a Godot server, the test answers each client's SIMPLIFY_PATH with CONFIRM_PATH, so
+that a client's second broadcast ``rpc`` goes out as one ``to = 0`` packet.
+"""
+from __future__ import annotations
+
+import struct
+import time
+import unittest
+from typing import Callable
+
+from godot_ws.enums import Error
+from godot_ws.protocol.multiplayer import RelayVerdict
+from godot_ws.server import WebSocketServer
+from tests.interop import godot
+from tests.interop.godot import GodotRun, run_godot_script
+
+RUN_TIMEOUT = 20.0
+STEP_TIMEOUT = 10.0  # bound on each stage of the game
+
+# MultiplayerAPI network commands (first payload byte), Godot 3.2
+REMOTE_CALL, SIMPLIFY_PATH, CONFIRM_PATH, RAW = 0, 2, 3, 4
+
+
+class MultiplayerGodotCase(unittest.TestCase):
+    """A multiplayer-mode server that records its signals and the packets stored for it."""
+
+    script = "mp_client.gd"
+    env: dict = {}
+
+    def setUp(self):
+        godot.require_godot()
+        self.server = WebSocketServer()
+        self.addCleanup(self.server.stop)
+        self.configure(self.server)
+        self.events: list[tuple] = []
+        for sig in ("peer_connected", "peer_disconnected", "client_close_request",
+                    "client_connected", "client_disconnected", "data_received"):
+            self.server.connect(sig, lambda *args, sig=sig: self.events.append((sig,) + args))
+        self.server.connect("peer_packet", self.drain)
+        self.packets: list[tuple[int, int, bytes]] = []  # (peer_packet source, get_packet_peer, data)
+        self.relayed: list[tuple[int, int, bytes]] = []  # (from, to, payload) seen by the policy
+        self.server.relay_policy = self.record_relay
+        self.assertEqual(self.server.listen(0, [], gd_mp_api=True), Error.OK)
+        self.runs: list[GodotRun] = []
+
+    def configure(self, server: WebSocketServer) -> None:
+        """Hook for subclasses (TLS) before listen."""
+
+    # ------------------------------------------------------------------ server side
+
+    def record_relay(self, frm: int, to: int, payload: bytes):
+        self.relayed.append((frm, to, payload))
+        return RelayVerdict.ALLOW  # Godot's routing, unchanged
+
+    def drain(self, source: int) -> None:
+        while self.server.get_available_packet_count():
+            sender = self.server.get_packet_peer()
+            data = self.server.get_packet()
+            self.packets.append((source, sender, data))
+            if data[:1] == bytes([SIMPLIFY_PATH]):  # act as a Godot server: confirm the path
+                path = data[5:data.index(b"\0", 5)]
+                self.put(sender, bytes([CONFIRM_PATH]) + path + b"\0", raw=False)
+
+    def put(self, target: int, data, raw: bool = True) -> Error:
+        """The server's own put_packet to ``target``; ``raw`` text goes as a RAW command."""
+        self.server.set_target_peer(target)
+        return self.server.put_packet(bytes([RAW]) + data.encode() if raw else data)
+
+    def raw_from(self, peer_id: int) -> list[str]:
+        """Texts of the RAW packets (send_bytes) the server got from ``peer_id``."""
+        return [d[1:].decode() for _, s, d in self.packets if s == peer_id and d[:1] == bytes([RAW])]
+
+    def named(self, sig: str) -> list[tuple]:
+        return [e[1:] for e in self.events if e[0] == sig]
+
+    # ------------------------------------------------------------------ Godot side
+
+    def start(self, name: str, **env) -> GodotRun:
+        env = {"GODOT_WS_PORT": self.server.get_port(), **self.env, **env}
+        run = run_godot_script(self.script, env, timeout=RUN_TIMEOUT)
+        run.name = name
+        self.addCleanup(run.kill)
+        self.runs.append(run)
+        return run
+
+    def outputs(self) -> str:
+        return "\n".join(f"--- Godot {r.name}:\n{r.output()}" for r in self.runs)
+
+    def until(self, what: str, condition: Callable[[], bool], timeout: float = STEP_TIMEOUT) -> None:
+        """Poll our server until ``condition()``; fail early if a Godot client exits first."""
+        end = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > end:
+                self.fail(f"timed out waiting for {what}\nserver events: {self.events}\n"
+                          f"server packets: {self.packets}\n{self.outputs()}")
+            finished = [r for r in self.runs if r.is_done()]
+            if finished and not condition():
+                for _ in range(5):  # what the exit already caused may still be on its way
+                    self.server.poll(0.05)
+                if not condition():
+                    self.fail(f"Godot {finished[0].name} exited while waiting for {what}\n"
+                              f"server events: {self.events}\n{self.outputs()}")
+            self.server.poll(0.05)
+
+    def reported(self, *names: str, runs: list[GodotRun] | None = None) -> bool:
+        """True once every run (or ``runs``) printed a RESULT line for each of ``names``
+        (its output can lag behind the packets it sent)."""
+        return all(name in run.results for run in (runs or self.runs) for name in names)
+
+    def result_id(self, run: GodotRun) -> int:
+        self.until(f"{run.name}'s id", lambda: "id" in run.results)
+        self.assertTrue(run.results["id"].ok, run.output())
+        return int(run.results["id"].details)
+
+    def finish(self, run: GodotRun, *expected: str) -> None:
+        run.wait(poll=self.server.poll)
+        run.assert_ok(self, *expected)
+
+
+class TwoPlayersTest(MultiplayerGodotCase):
+    def test_join_rpcs_server_packets_and_leave(self):
+        a = self.start("a")
+        b = self.start("b")
+        id_a, id_b = self.result_id(a), self.result_id(b)
+
+        # Join: ids as the server made them; each sees the server first, then the other.
+        self.until("both ready", lambda: self.raw_from(id_a) == ["ready"] and self.raw_from(id_b) == ["ready"]
+                   and self.reported("peers"))
+        self.assertEqual(sorted(self.named("peer_connected")), sorted([(id_a,), (id_b,)]))
+        self.assertEqual(a.results["peers"].details, f"connected=[1, {id_b}]")
+        self.assertEqual(b.results["peers"].details, f"connected=[1, {id_a}]")
+        # send_bytes(…, 1): stored for the server, from the sender (peer_packet and get_packet_peer)
+        ready = [(src, sender, d) for src, sender, d in self.packets if d == b"\x04ready"]
+        self.assertEqual(sorted(ready), sorted([(id_a, id_a, b"\x04ready"), (id_b, id_b, b"\x04ready")]))
+        # nothing of raw mode fires in multiplayer mode
+        self.assertEqual([e for e in self.events if e[0] in ("client_connected", "data_received")], [])
+
+        # The server's own put_packet: targeted, broadcast, all-but-one, to itself, unknown.
+        self.assertEqual(self.put(id_a, f"to:{id_a}"), Error.OK)
+        self.assertEqual(self.put(id_b, f"to:{id_b}"), Error.OK)
+        self.assertEqual(self.put(0, "all"), Error.OK)
+        self.assertEqual(self.put(-id_a, f"not:{id_a}"), Error.OK)
+        self.assertEqual(self.put(1, "to:server"), Error.OK)  # sends nothing, as Godot
+        unknown = next(i for i in range(2, 100) if i not in (id_a, id_b))
+        with self.assertLogs("godot_ws", "ERROR"):
+            self.assertEqual(self.put(unknown, "nobody"), Error.FAILED)
+        self.assertEqual(self.put(0, "rpc1"), Error.OK)
+
+        # Round 1: rpc_id to the other client and rpc to all, before the paths are confirmed.
+        self.until("round 1", lambda: "done1" in self.raw_from(id_a) and "done1" in self.raw_from(id_b)
+                   and self.reported("server_packets", "direct", "to_all_1"))
+        self.assertEqual(a.results["server_packets"].details, f"to:{id_a},all,rpc1")
+        self.assertEqual(b.results["server_packets"].details, f"to:{id_b},all,not:{id_a},rpc1")
+        for run, me, other in ((a, id_a, id_b), (b, id_b, id_a)):
+            self.assertEqual(run.results["direct"], godot.Result("direct", True, f"sender={other} text=from {other}"))
+            self.assertEqual(run.results["to_all_1"], godot.Result("to_all_1", True, f"sender={other} text=1 from {other}"))
+        # the server got each broadcast rpc too (stored for it, as a Godot server would run it)
+        for me in (id_a, id_b):
+            self.assertTrue(self.rpc_calls(me, f"1 from {me}"), self.packets)
+
+        # Round 2: every path confirmed, so a broadcast rpc is one to=0 packet the server relays.
+        self.relayed.clear()
+        self.assertEqual(self.put(0, "rpc2"), Error.OK)
+        self.until("round 2", lambda: "done2" in self.raw_from(id_a) and "done2" in self.raw_from(id_b)
+                   and self.reported("to_all_2"))
+        for run, other in ((a, id_b), (b, id_a)):
+            self.assertEqual(run.results["to_all_2"].details, f"sender={other} text=2 from {other}")
+        for me in (id_a, id_b):
+            broadcasts = [to for frm, to, p in self.relayed if frm == me and f"2 from {me}".encode() in p]
+            self.assertEqual(broadcasts, [0], self.relayed)
+            self.assertTrue(self.rpc_calls(me, f"2 from {me}"), self.packets)
+
+        # B leaves mid-game: A sees network_peer_disconnected and plays on alone.
+        self.assertEqual(self.put(id_b, "leave"), Error.OK)
+        self.finish(b, "id", "peers", "server_packets", "direct", "to_all_1", "to_all_2", "left")
+        self.until("A alone", lambda: "alone" in self.raw_from(id_a) and self.reported("peer_left", runs=[a]))
+        self.assertEqual(self.named("peer_disconnected"), [(id_b,)])
+        self.assertEqual(self.named("client_close_request"), [(id_b, 1000, "leaving")])
+        self.assertEqual(a.results["peer_left"].details, f"disconnected=[{id_b}] others=[]")
+        self.assertTrue(self.rpc_calls(id_a, f"alone from {id_a}"), self.packets)
+        self.assertEqual(self.server.get_peer_ids(), [id_a])
+
+        self.assertEqual(self.put(id_a, "end"), Error.OK)
+        self.finish(a, "id", "peers", "server_packets", "direct", "to_all_1", "to_all_2", "peer_left",
+                    "seen", "left")
+        self.assertEqual(a.results["seen"].details, f"connected=[1, {id_b}] disconnected=[{id_b}]")
+        self.until("A gone", lambda: len(self.named("peer_disconnected")) == 2)
+        self.assertEqual(self.named("peer_disconnected"), [(id_b,), (id_a,)])
+        # rpc_id between clients (to = the other peer) is relayed only, never stored for the server
+        self.assertEqual([d for _, _, d in self.packets if b"direct\0" in d], [])
+
+    def rpc_calls(self, sender: int, text: str) -> list[bytes]:
+        """REMOTE_CALLs of ``to_all(text)`` from ``sender`` stored for the server."""
+        arg = struct.pack("<ii", 4, len(text)) + text.encode()
+        return [d for _, s, d in self.packets
+                if s == sender and d[:1] == bytes([REMOTE_CALL]) and b"to_all\0" in d and arg in d]
+
+
+if __name__ == "__main__":
+    unittest.main()
