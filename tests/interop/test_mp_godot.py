@@ -49,6 +49,7 @@ class MultiplayerGodotCase(unittest.TestCase):
         self.server.relay_policy = self.record_relay
         self.assertEqual(self.server.listen(0, [], gd_mp_api=True), Error.OK)
         self.runs: list[GodotRun] = []
+        self.gone: set[str] = set()  # runs whose exit is expected (finished or killed)
 
     def configure(self, server: WebSocketServer) -> None:
         """Hook for subclasses (TLS) before listen."""
@@ -100,7 +101,7 @@ class MultiplayerGodotCase(unittest.TestCase):
             if time.monotonic() > end:
                 self.fail(f"timed out waiting for {what}\nserver events: {self.events}\n"
                           f"server packets: {self.packets}\n{self.outputs()}")
-            finished = [r for r in self.runs if r.is_done()]
+            finished = [r for r in self.runs if r.name not in self.gone and r.is_done()]
             if finished and not condition():
                 for _ in range(5):  # what the exit already caused may still be on its way
                     self.server.poll(0.05)
@@ -120,6 +121,7 @@ class MultiplayerGodotCase(unittest.TestCase):
         return int(run.results["id"].details)
 
     def finish(self, run: GodotRun, *expected: str) -> None:
+        self.gone.add(run.name)
         run.wait(poll=self.server.poll)
         run.assert_ok(self, *expected)
 
@@ -201,6 +203,23 @@ class TwoPlayersTest(MultiplayerGodotCase):
         arg = struct.pack("<ii", 4, len(text)) + text.encode()
         return [d for _, s, d in self.packets
                 if s == sender and d[:1] == bytes([REMOTE_CALL]) and b"to_all\0" in d and arg in d]
+
+
+class ClientKilledTest(MultiplayerGodotCase):
+    def test_other_client_sees_a_killed_client_leave(self):
+        a = self.start("a")
+        b = self.start("b")
+        id_a, id_b = self.result_id(a), self.result_id(b)
+        self.until("both ready", lambda: self.raw_from(id_a) == ["ready"] and self.raw_from(id_b) == ["ready"])
+        self.gone.add("b")
+        b.kill()  # no close frame: the TCP connection just ends
+        self.until("A alone", lambda: "alone" in self.raw_from(id_a) and self.reported("peer_left", runs=[a]))
+        self.assertEqual(a.results["peer_left"].details, f"disconnected=[{id_b}] others=[]")
+        self.assertEqual(self.named("peer_disconnected"), [(id_b,)])
+        self.assertEqual(self.named("client_close_request"), [])
+        self.assertEqual(self.put(id_a, "end"), Error.OK)
+        self.finish(a, "id", "peers", "peer_left", "seen", "left")
+        self.assertEqual(a.results["seen"].details, f"connected=[1, {id_b}] disconnected=[{id_b}]")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,13 @@
+# raw_echo.gd over wss://: trusts the PEM of GODOT_WS_TRUSTED_CERT (with verify_ssl on, the
+# default of raw_common.gd) before connecting. Run with GODOT_WS_SCHEME=wss.
+extends "raw_echo.gd"
+
+const Trust = preload("wss_trust.gd")
+
+
+func open(protocols = PoolStringArray()):
+	# trusted_ssl_certificate can only be set while disconnected, i.e. before connect_to_url
+	if Trust.apply(self, client, env("GODOT_WS_TRUSTED_CERT")):
+		.open(protocols)
+	else:
+		finish()
