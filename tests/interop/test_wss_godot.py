@@ -24,14 +24,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from godot_ws.crypto import Crypto, X509Certificate
-from godot_ws.enums import Error, WriteMode
+from godot_ws.enums import Error
 from godot_ws.server import WebSocketServer
-from tests.interop import godot
 from tests.interop import test_mp_godot as mp_tests
-from tests.interop.godot import run_godot_script
+from tests.interop import test_raw_godot as raw_tests
 from tests.tls_fixtures import HOSTNAME, make_chain
-
-RUN_TIMEOUT = 20.0
 
 
 def configure_tls(server: WebSocketServer) -> None:
@@ -64,36 +61,24 @@ def wss_env(trusted: str, host: str = HOSTNAME) -> dict:
             "GODOT_WS_TRUSTED_CERT": trusted}
 
 
-class RawWssTest(unittest.TestCase):
+class RawWssTest(raw_tests.RawServerCase):
+    """test_raw_godot.py's raw-mode server (signals recorded), with the TLS chain, echoing."""
+
+    bind_ip = "*"  # so that 127.0.0.2 reaches it (the wrong-host-name test)
+    echo_same_type = raw_tests.EchoTest.echo_same_type
+
     def setUp(self):
-        godot.require_godot()
         self.pem = PemFiles(self)
-        self.server = WebSocketServer()
-        self.addCleanup(self.server.stop)
+        super().setUp()
+
+    def make_server(self):
+        super().make_server()
         configure_tls(self.server)
-        self.events = []
-        for sig in ("client_connected", "client_disconnected", "client_close_request"):
-            self.server.connect(sig, lambda *args, sig=sig: self.events.append((sig,) + args))
         self.server.connect("data_received", self.echo_same_type)
-        self.assertEqual(self.server.listen(0), Error.OK)
-
-    def echo_same_type(self, id):
-        peer = self.server.get_peer(id)
-        while peer.get_available_packet_count():
-            data = peer.get_packet()
-            text = peer.was_string_packet()
-            peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if text else WriteMode.WRITE_MODE_BINARY)
-            self.assertEqual(peer.put_packet(data), Error.OK)
-
-    def run_client(self, script, **env):
-        env.setdefault("GODOT_WS_PORT", self.server.get_port())
-        g = run_godot_script(script, env, timeout=RUN_TIMEOUT)
-        self.addCleanup(g.kill)
-        g.wait(poll=self.server.poll)
-        return g
+        self.listen()
 
     def connected(self):
-        return [e[1:] for e in self.events if e[0] == "client_connected"]
+        return self.named("client_connected")
 
     def test_verified_echo_text_and_binary(self):
         g = self.run_client("wss_echo.gd", GODOT_WS_SIZES="1,126,65535", GODOT_WS_BURST="10",
@@ -101,8 +86,7 @@ class RawWssTest(unittest.TestCase):
         g.assert_ok(self, "connected", "bin_1", "text_1", "bin_126", "text_126", "bin_65535",
                     "text_65535", "text_utf8", "text_utf8_60000", "burst_9", "closed")
         (connected,) = self.connected()
-        self.assertIn((connected[0], 1000, "echo done"),
-                      [e[1:] for e in self.events if e[0] == "client_close_request"])
+        self.assertEqual(self.named("client_close_request"), [(connected[0], 1000, "echo done")])
 
     def test_untrusted_root_is_refused_by_godot(self):
         # Same server, but the client trusts only the system CAs: verification must fail,
@@ -127,7 +111,7 @@ class RawWssTest(unittest.TestCase):
     def test_self_signed_certificate_trusted_as_is(self):
         # What most Godot users do: Crypto.generate_self_signed_certificate, the client
         # trusting that very certificate (saved with X509Certificate.save).
-        self.server.stop()
+        self.server.stop()  # the chain's server; restarted below with the self-signed pair
         crypto = Crypto()
         key = crypto.generate_rsa(2048)
         cert = crypto.generate_self_signed_certificate(key, "CN=localhost,O=godot_ws tests,C=IT")
@@ -136,7 +120,7 @@ class RawWssTest(unittest.TestCase):
         self.server.private_key = key
         self.server.ssl_certificate = cert
         self.server.ca_chain = None
-        self.assertEqual(self.server.listen(0), Error.OK)
+        self.listen()
         g = self.run_client("wss_echo.gd", GODOT_WS_SIZES="1,65535", GODOT_WS_BURST="3", **wss_env(path))
         g.assert_ok(self, "connected", "bin_1", "text_65535", "burst_2", "closed")
 

@@ -30,7 +30,6 @@ var leaving = false        # set when the script closes on purpose
 
 func open(_protocols = PoolStringArray()):
 	if not Trust.apply(self, client, env("GODOT_WS_TRUSTED_CERT")):
-		finish()
 		return
 	var err = client.connect_to_url(url, PoolStringArray(), true)
 	if err != OK:

@@ -2,12 +2,8 @@
 # default of raw_common.gd) before connecting. Run with GODOT_WS_SCHEME=wss.
 extends "raw_echo.gd"
 
-const Trust = preload("wss_trust.gd")
-
 
 func open(protocols = PoolStringArray()):
-	# trusted_ssl_certificate can only be set while disconnected, i.e. before connect_to_url
-	if Trust.apply(self, client, env("GODOT_WS_TRUSTED_CERT")):
+	# trusted_ssl_certificate can only be set before connect_to_url
+	if preload("wss_trust.gd").apply(self, client, env("GODOT_WS_TRUSTED_CERT")):
 		.open(protocols)
-	else:
-		finish()

@@ -2,11 +2,8 @@
 # (or, without it, only the system's CAs) gets connection_established or connection_error.
 extends "raw_bind_refuse.gd"
 
-const Trust = preload("wss_trust.gd")
-
 
 func open(protocols = PoolStringArray()):
-	if Trust.apply(self, client, env("GODOT_WS_TRUSTED_CERT")):
+	# trusted_ssl_certificate can only be set before connect_to_url
+	if preload("wss_trust.gd").apply(self, client, env("GODOT_WS_TRUSTED_CERT")):
 		.open(protocols)
-	else:
-		finish()
