@@ -6,79 +6,18 @@
 """
 from __future__ import annotations
 
-import logging
 import re
 import unittest
 from typing import List
 
-from godot_ws.enums import WriteMode
 from tests.conformance.cases import (CASES, FAMILY_COUNTS, OPEN, Case, Closed, Expect, Fail,
                                      Pause, Send)
-from tests.conformance.wire import OP_CLOSE, Pump, close_payload, frame, handshake
-from tests.support import ServerTestCase
+from tests.conformance.harness import WAIT as _WAIT, EchoServerCase
+from tests.conformance.wire import OP_CLOSE, close_payload, frame
 
-__all__ = ["CASE_COUNT", "FAMILY_COUNTS", "CaptureLogs", "EchoServerCase"]
+__all__ = ["CASE_COUNT", "FAMILY_COUNTS"]
 
 CASE_COUNT = len(CASES)
-_WAIT = 10.0
-
-
-class CaptureLogs(logging.Handler):
-    """Keeps the library's log records off stderr and available to assertions."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: List[logging.LogRecord] = []
-        self._logger = logging.getLogger("godot_ws")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def text(self) -> str:
-        return "\n".join(r.getMessage() for r in self.records)
-
-    def __enter__(self) -> "CaptureLogs":
-        self._saved = self._logger.propagate
-        self._logger.addHandler(self)
-        self._logger.propagate = False
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._logger.removeHandler(self)
-        self._logger.propagate = self._saved
-
-
-class EchoServerCase(ServerTestCase):
-    """A raw-mode echo server (message type kept) with the library's logs captured."""
-
-    buffers = None
-
-    def setUp(self) -> None:
-        self.logs = CaptureLogs().__enter__()
-        self.addCleanup(self.logs.__exit__)
-        super().setUp()
-
-    def configure(self, server) -> None:
-        if self.buffers is not None:
-            server.set_buffers(*self.buffers)
-        server.connect("data_received", self.echo)
-
-    def echo(self, peer_id: int) -> None:
-        peer = self.server.get_peer(peer_id)
-        while peer.get_available_packet_count():
-            data = peer.get_packet()
-            peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if peer.was_string_packet()
-                                else WriteMode.WRITE_MODE_BINARY)
-            peer.put_packet(data)
-
-    def open_pump(self, headers=()) -> tuple:
-        sock = self.raw()
-        head, rest = handshake(sock, self.port, headers)
-        self.assertTrue(head.startswith(b"HTTP/1.1 101 "), head)
-        pump = Pump(self.server, sock, rest)
-        self.assertTrue(pump.wait_for(lambda: self.rec.of("client_connected"), _WAIT),
-                        "client_connected did not fire")
-        return head, pump, self.rec.of("client_connected")[-1][0]
 
 
 class ConformanceCase(EchoServerCase):
