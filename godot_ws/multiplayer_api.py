@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from typing import Any, Callable, Iterable
 
 from .enums import ConnectionStatus, Error, TransferMode
 from .object import Object
 from .protocol import rpc
 from .protocol.rpc import Command, RPCMode, RpcError
+from .variant.types import NodePath
 
 __all__ = ["MultiplayerAPI", "RemoteNode", "RPCMode",
            "remote", "master", "puppet", "slave", "remotesync", "sync", "mastersync", "puppetsync"]
@@ -46,6 +48,7 @@ logger = logging.getLogger("godot_ws")
 
 _MODE_ATTR = "_godot_rpc_mode"
 _ROOT = "/root"
+_IDLE_WAIT = 0.05  # seconds poll() sleeps at most when there is no peer to wait on
 
 
 # --------------------------------------------------------------- declarations
@@ -428,7 +431,7 @@ class MultiplayerAPI(Object):
             if node.api is not self:
                 raise ValueError(f"{node!r} belongs to another MultiplayerAPI")
             return node
-        if isinstance(node, str) or type(node).__name__ == "NodePath":
+        if isinstance(node, (str, NodePath)):
             found = self.get_node(node)
             if found is not None:
                 return found
@@ -550,6 +553,8 @@ class MultiplayerAPI(Object):
         process every packet it queued for us, as Godot's ``MultiplayerAPI.poll``."""
         peer = self._peer
         if peer is None or peer.get_connection_status() == ConnectionStatus.CONNECTION_DISCONNECTED:
+            if timeout:
+                time.sleep(min(timeout, _IDLE_WAIT))  # nothing to wait on; don't spin callers
             self._flush_deferred()
             return
         peer.poll(timeout)

@@ -13,7 +13,7 @@ from godot_ws.multiplayer_api import (MultiplayerAPI, RemoteNode, RPCMode, maste
                                       remote, remotesync)
 from godot_ws.object import Object
 from godot_ws.protocol.multiplayer import pack_header
-from godot_ws.variant.types import Vector2
+from godot_ws.variant.types import EncodedObjectAsID, GodotObject, NodePath, Vector2
 
 A, B = 1114054110, 1917371011
 
@@ -367,6 +367,17 @@ class SendToClientsTest(ApiTestCase):
         with self.assertRaises(TypeError):
             self.api.send_bytes("text")
 
+    def test_objects_in_full_only_when_allowed(self):
+        self.connect_peers(B)
+        self.node.rpc_id(B, "r_hello", EncodedObjectAsID(5), None, None)  # id form: always
+        self.assertIn(h("11000100 0500000000000000"), self.take_sent()[1])
+        with self.assertRaisesRegex(ValueError, "full_objects"):
+            self.node.rpc_id(B, "r_hello", GodotObject("Reference", {"script": None}), None, None)
+        self.api.allow_object_decoding = True
+        self.node.rpc_id(B, "r_hello", GodotObject("Reference", {"script": None}), None, None)
+        self.assertIn(h("11000000 09000000 5265666572656e6365000000 01000000 06000000 73637269707400"
+                        "00 00000000"), self.take_sent()[0])
+
     def test_unknown_and_own_targets(self):
         self.connect_peers(B)
         with self.assertLogs("godot_ws", logging.ERROR) as logs:
@@ -520,6 +531,9 @@ class ApiSurfaceTest(unittest.TestCase):
         self.assertIsInstance(node, RemoteNode)
         self.assertIs(api.get_node("Game/P1"), node)
         self.assertIs(api.get_node("/root/Game/P1"), node)
+        self.assertIs(api.get_node(NodePath("./Game/P1")), node)
+        self.assertIs(api._node(NodePath("Game/P1")), node)
+        self.assertIs(api._node(obj), node)
         self.assertEqual(node.get_network_master(), 7)
         for bad in ("", "/other/X"):
             with self.assertRaises(ValueError):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Sequence, Union
 
 from ..variant.codec import decode_variant, encode_into
+from ..variant.types import NodePath
 
 __all__ = [
     "Command", "RPCMode", "INLINE_PATH_FLAG", "MAX_ARGS", "RpcError", "normalize_path",
@@ -96,17 +97,10 @@ def _read_cstring(payload: bytes, start: int) -> str:
 def normalize_path(text: str) -> str:
     """``String(NodePath(text))`` in Godot 3: empty names dropped (``"Main/"`` is
     ``"Main"``), ``:subnames`` kept, an invalid path (``"a::b"``) is ``""``."""
-    path, colon, sub = text.partition(":")
-    subnames = sub.split(":") if colon else []
-    if subnames and subnames[-1] == "":
-        subnames.pop()  # a trailing ':' is allowed
-    if "" in subnames:
+    try:
+        return str(NodePath(text))
+    except ValueError:
         return ""
-    absolute = path.startswith("/")
-    names = [name for name in path.split("/") if name]
-    if not (names or absolute or subnames):
-        return ""
-    return ("/" if absolute else "") + "/".join(names) + "".join(":" + s for s in subnames)
 
 
 # ------------------------------------------------------------------ encoding
