@@ -222,5 +222,33 @@ class ClientKilledTest(MultiplayerGodotCase):
         self.assertEqual(a.results["seen"].details, f"connected=[1, {id_b}] disconnected=[{id_b}]")
 
 
+class SampleClientTest(MultiplayerGodotCase):
+    """samples/godot/mp_relay_client.gd, twice, through our relay (each stays 3 s)."""
+
+    script = godot.GD_DIR.parent.parent.parent / "samples" / "godot" / "mp_relay_client.gd"
+
+    def test_two_sample_clients_see_each_other_and_exchange_rpcs(self):
+        url = f"ws://127.0.0.1:{self.server.get_port()}"
+        a = self.start("a", GODOT_WS_URL=url)
+        b = self.start("b", GODOT_WS_URL=url)
+        self.until("both joined", lambda: len(self.named("peer_connected")) == 2
+                   and all(r.lines and any("joined the game" in l for l in r.lines) for r in self.runs))
+        self.gone.update(("a", "b"))
+        self.assertEqual([a.wait(poll=self.server.poll), b.wait(poll=self.server.poll)], [0, 0], self.outputs())
+        ids = {run: int(next(l for l in run.lines if "joined the game" in l).split()[-1]) for run in (a, b)}
+        for run, other in ((a, ids[b]), (b, ids[a])):
+            me = ids[run]
+            for line in (f"player {other} is here", f"player {other} greets me: hello {me}, I am {other}",
+                         f"player {other} answers: nice to meet you, {me}",
+                         f"player {other} shouts to all: hello everybody, I am {other}",
+                         "left the game"):
+                self.assertIn(line, run.lines, self.outputs())
+        self.assertEqual(sorted(self.named("peer_connected")), sorted((i,) for i in ids.values()))
+        for i in ids.values():
+            self.assertEqual(self.raw_from(i), ["hi server"])
+        self.until("both gone", lambda: len(self.named("peer_disconnected")) == 2)
+        self.assertEqual(sorted(self.named("client_close_request")), sorted((i, 1000, "bye") for i in ids.values()))
+
+
 if __name__ == "__main__":
     unittest.main()
