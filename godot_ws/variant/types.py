@@ -526,9 +526,11 @@ def _typed(cls: type, what: str) -> Any:
 def _vec_or_color(cls: type, value: Any, what: str) -> Any:
     if cls is Color:
         try:
-            return Color(*value)
+            if len(value) in (3, 4):
+                return Color(*value)
         except TypeError:
-            raise TypeError(f"{what} holds Colors (or 3-4 numbers), got {value!r}") from None
+            pass
+        raise TypeError(f"{what} holds Colors (or 3-4 numbers), got {value!r}")
     return _vec(cls, value, f"{what} element")
 
 
