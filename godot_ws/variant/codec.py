@@ -391,6 +391,8 @@ def _dec(buf: bytes, pos: int, end: int, allow: bool, depth: int) -> tuple[Any, 
     h = _U32(buf, pos)[0]
     t = h & 0xFF
     pos += 4
+    if t == STRING:
+        return _dec_str(buf, pos, end)
     if t == INT:
         if h & FLAG_64:
             if end - pos < 8:
@@ -399,8 +401,6 @@ def _dec(buf: bytes, pos: int, end: int, allow: bool, depth: int) -> tuple[Any, 
         if end - pos < 4:
             raise _short(pos, end, 4, "int32")
         return _I32(buf, pos)[0], pos + 4
-    if t == STRING:
-        return _dec_str(buf, pos, end)
     if t == REAL:
         if h & FLAG_64:
             if end - pos < 8:
@@ -467,12 +467,8 @@ def _dec_str(buf: bytes, pos: int, end: int) -> tuple[str, int]:
     except UnicodeDecodeError:
         s = _godot_utf8(raw, pos)
     else:
-        # Godot skips a leading BOM and stops at a NUL.
-        if s[:1] == "\ufeff":
-            s = s[1:]
-        nul = s.find("\0")
-        if nul >= 0:
-            s = s[:nul]
+        if "\0" in s or s[:1] == "\ufeff":
+            s = _godot_utf8(raw, pos)  # Godot skips a leading BOM and stops at a NUL
     return s, pos + n + (-n & 3)
 
 
