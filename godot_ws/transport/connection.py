@@ -184,6 +184,11 @@ class PeerConnection(_SimpleWebSocketBase):
             return
         self.subprotocol = protocol
         self.ws = WSProtoConnection(ConnectionType.SERVER)
+        if cfg.no_delay:
+            try:
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
         self.connected = True
 
     def _recv_some(self, deadline: float) -> bytes:
@@ -416,11 +421,6 @@ class PeerConnection(_SimpleWebSocketBase):
         data = self._trailing
         self._trailing = b""
         self.sock.settimeout(None)
-        try:
-            if cfg.no_delay:
-                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
         running = True
         while running:
             if data:
