@@ -166,13 +166,18 @@ class TwoPlayersTest(MultiplayerGodotCase):
         # the server got each broadcast rpc too (stored for it, as a Godot server would run it)
         for me in (id_a, id_b):
             self.assertTrue(self.rpc_calls(me, f"1 from {me}"), self.packets)
+        # send_bytes to -other: stored for the server, relayed to nobody else (2 players);
+        # to -1: relayed to the other client and, unlike Godot 3 (README), not stored
+        self.assertEqual(self.raw_from(id_a), ["ready", f"except {id_b}", "done1"])
+        self.assertEqual(self.raw_from(id_b), ["ready", f"except {id_a}", "done1"])
 
         # Round 2: every path confirmed, so a broadcast rpc is one to=0 packet the server relays.
         self.relayed.clear()
         self.assertEqual(self.put(0, "rpc2"), Error.OK)
         self.until("round 2", lambda: "done2" in self.raw_from(id_a) and "done2" in self.raw_from(id_b)
-                   and self.reported("to_all_2"))
+                   and self.reported("client_packets", "to_all_2"))
         for run, other in ((a, id_b), (b, id_a)):
+            self.assertEqual(run.results["client_packets"].details, f"{other}:not for the server")
             self.assertEqual(run.results["to_all_2"].details, f"sender={other} text=2 from {other}")
         for me in (id_a, id_b):
             broadcasts = [to for frm, to, p in self.relayed if frm == me and f"2 from {me}".encode() in p]
@@ -181,7 +186,8 @@ class TwoPlayersTest(MultiplayerGodotCase):
 
         # B leaves mid-game: A sees network_peer_disconnected and plays on alone.
         self.assertEqual(self.put(id_b, "leave"), Error.OK)
-        self.finish(b, "id", "peers", "server_packets", "direct", "to_all_1", "to_all_2", "left")
+        self.finish(b, "id", "peers", "server_packets", "direct", "to_all_1", "client_packets", "to_all_2",
+                    "left")
         self.until("A alone", lambda: "alone" in self.raw_from(id_a) and self.reported("peer_left", runs=[a]))
         self.assertEqual(self.named("peer_disconnected"), [(id_b,)])
         self.assertEqual(self.named("client_close_request"), [(id_b, 1000, "leaving")])
@@ -190,8 +196,8 @@ class TwoPlayersTest(MultiplayerGodotCase):
         self.assertEqual(self.server.get_peer_ids(), [id_a])
 
         self.assertEqual(self.put(id_a, "end"), Error.OK)
-        self.finish(a, "id", "peers", "server_packets", "direct", "to_all_1", "to_all_2", "peer_left",
-                    "seen", "left")
+        self.finish(a, "id", "peers", "server_packets", "direct", "to_all_1", "client_packets", "to_all_2",
+                    "peer_left", "seen", "left")
         self.assertEqual(a.results["seen"].details, f"connected=[1, {id_b}] disconnected=[{id_b}]")
         self.until("A gone", lambda: len(self.named("peer_disconnected")) == 2)
         self.assertEqual(self.named("peer_disconnected"), [(id_b,), (id_a,)])

@@ -5,9 +5,12 @@
 # "ready" to the server (multiplayer.send_bytes, target 1). Then it obeys the server's raw
 # commands:
 #   rpc1  report every server packet so far (RESULT server_packets), then
-#         rpc_id(each other client, "direct", "from <id>") and rpc("to_all", "1 from <id>");
-#         once every other client's direct and round-1 to_all arrived: send "done1"
-#   rpc2  rpc("to_all", "2 from <id>"); once every other client's arrived: send "done2"
+#         rpc_id(each other client, "direct", "from <id>") and rpc("to_all", "1 from <id>"),
+#         send_bytes("except <other>", -other) for each other client and
+#         send_bytes("not for the server", -1); once every other client's direct, round-1
+#         to_all and "not for the server" arrived: send "done1"
+#   rpc2  report the raw packets from clients so far (RESULT client_packets), then
+#         rpc("to_all", "2 from <id>"); once every other client's arrived: send "done2"
 #   leave close the connection (code 1000, "leaving") and finish once it is closed
 #   end   report what it saw (RESULT seen), close and finish
 # When another client leaves after "ready", it reports RESULT peer_left and, still in the
@@ -56,7 +59,11 @@ func on_command(text):
 			for id in others():
 				main.rpc_id(id, "direct", "from %d" % my_id)
 			main.rpc("to_all", "1 from %d" % my_id)
+			for id in others():
+				send_raw("except %d" % id, -id)
+			send_raw("not for the server", -1)
 		"rpc2":
+			result("client_packets", true, PoolStringArray(client_packets).join(","))
 			main.rpc("to_all", "2 from %d" % my_id)
 		"leave":
 			leave(1000, "leaving")
@@ -74,10 +81,24 @@ func on_rpc_received(name, sender, text):
 	if not got.has(key):
 		got[key] = []
 	got[key].append(sender)
-	if key in ["direct", "to_all 1"] and complete("direct") and complete("to_all 1"):
-		send_raw("done1")
-	elif key == "to_all 2" and complete("to_all 2"):
+	if key == "to_all 2" and complete("to_all 2"):
 		send_raw("done2")
+	else:
+		check_round_1()
+
+
+func on_client_packet(id, text):
+	if text == "not for the server":
+		if not got.has(text):
+			got[text] = []
+		got[text].append(id)
+		check_round_1()
+
+
+func check_round_1():
+	if not got.has("done1") and complete("direct") and complete("to_all 1") and complete("not for the server"):
+		got["done1"] = true
+		send_raw("done1")
 
 
 func complete(key):

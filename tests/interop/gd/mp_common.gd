@@ -24,6 +24,7 @@ var my_id = 0
 var connected_ids = []     # network_peer_connected ids, in order
 var disconnected_ids = []  # network_peer_disconnected ids, in order
 var server_packets = []    # texts of raw packets from the server (network_peer_packet)
+var client_packets = []    # "<id>:<text>" of raw packets from other clients
 var rpcs = []              # [name, sender, text] of every rpc received
 var leaving = false        # set when the script closes on purpose
 
@@ -72,9 +73,9 @@ func leave(code = 1000, reason = ""):
 
 
 func state():
-	return "status=%d id=%d connected=%s disconnected=%s server_packets=%s rpcs=%s" % [
+	return "status=%d id=%d connected=%s disconnected=%s server_packets=%s client_packets=%s rpcs=%s" % [
 			client.get_connection_status(), my_id, connected_ids, disconnected_ids,
-			server_packets, rpcs]
+			server_packets, client_packets, rpcs]
 
 
 # Raw-mode signals of raw_common.gd: not emitted in multiplayer mode, ignored.
@@ -122,10 +123,12 @@ func _on_peer_disconnected(id):
 
 func _on_peer_packet(id, packet):
 	var text = packet.get_string_from_ascii()
-	if id != 1:
-		result("server_packet_sender", false, "packet %s from %d, not from the server" % [text, id])
-	server_packets.append(text)
-	on_command(text)
+	if id == 1:
+		server_packets.append(text)
+		on_command(text)
+	else:
+		client_packets.append("%d:%s" % [id, text])
+		on_client_packet(id, text)
 
 
 func on_rpc(name, text):
@@ -141,6 +144,9 @@ func on_peer_change():
 	pass
 
 func on_command(_text):
+	pass
+
+func on_client_packet(_id, _text):
 	pass
 
 func on_rpc_received(_name, _sender, _text):
