@@ -354,6 +354,8 @@ _ITER2 = struct.Struct("<2f").iter_unpack
 _ITER3 = struct.Struct("<3f").iter_unpack
 _ITER4 = struct.Struct("<4f").iter_unpack
 _RID = RID()
+_NUMBERS = {INT: (_I32, 4, "int32"), INT | FLAG_64: (_I64, 8, "int64"),
+            REAL: (_F32_AT, 4, "float32"), REAL | FLAG_64: (_F64_AT, 8, "float64")}
 
 
 def bytes2var(data: bytes, allow_objects: bool = False) -> Any:
@@ -393,22 +395,11 @@ def _dec(buf: bytes, pos: int, end: int, allow: bool, depth: int) -> tuple[Any, 
     pos += 4
     if t == STRING:
         return _dec_str(buf, pos, end)
-    if t == INT:
-        if h & FLAG_64:
-            if end - pos < 8:
-                raise _short(pos, end, 8, "int64")
-            return _I64(buf, pos)[0], pos + 8
-        if end - pos < 4:
-            raise _short(pos, end, 4, "int32")
-        return _I32(buf, pos)[0], pos + 4
-    if t == REAL:
-        if h & FLAG_64:
-            if end - pos < 8:
-                raise _short(pos, end, 8, "float64")
-            return _F64_AT(buf, pos)[0], pos + 8
-        if end - pos < 4:
-            raise _short(pos, end, 4, "float32")
-        return _F32_AT(buf, pos)[0], pos + 4
+    if t == INT or t == REAL:
+        unpack, size, what = _NUMBERS[h & (FLAG_64 | 0xFF)]
+        if end - pos < size:
+            raise _short(pos, end, size, what)
+        return unpack(buf, pos)[0], pos + size
     if t == VECTOR2:
         if end - pos < 8:
             raise _short(pos, end, 8, "Vector2")

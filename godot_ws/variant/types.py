@@ -80,6 +80,11 @@ class _Value(tuple):
     __mul__ = __rmul__ = __add__
 
 
+def _fields(*docs: str) -> tuple:
+    """Read-only properties for the components 0, 1, ... of a tuple-based type."""
+    return tuple(property(itemgetter(i), doc=doc) for i, doc in enumerate(docs))
+
+
 def _repr_part(part: Any) -> str:
     return _fmt(part) if type(part) is float else repr(part)
 
@@ -128,8 +133,7 @@ class Vector2(_Vector):
     def __new__(cls, x: float = 0.0, y: float = 0.0) -> "Vector2":
         return _tnew(cls, _f32((x, y)))
 
-    x = property(itemgetter(0), doc="x component")
-    y = property(itemgetter(1), doc="y component")
+    x, y = _fields("x component", "y component")
 
 
 class Vector3(_Vector):
@@ -139,9 +143,7 @@ class Vector3(_Vector):
     def __new__(cls, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> "Vector3":
         return _tnew(cls, _f32((x, y, z)))
 
-    x = property(itemgetter(0), doc="x component")
-    y = property(itemgetter(1), doc="y component")
-    z = property(itemgetter(2), doc="z component")
+    x, y, z = _fields("x component", "y component", "z component")
 
 
 def _vec(cls: type, value: Any, what: str) -> Any:
@@ -169,8 +171,7 @@ class Rect2(_Value):
             return _tnew(cls, (Vector2(), Vector2()))
         raise TypeError("Rect2 takes (x, y, width, height) or (position, size)")
 
-    position = property(itemgetter(0), doc="top-left corner (Vector2)")
-    size = property(itemgetter(1), doc="width and height (Vector2)")
+    position, size = _fields("top-left corner (Vector2)", "width and height (Vector2)")
 
     @property
     def end(self) -> Vector2:
@@ -190,9 +191,7 @@ class Transform2D(_Value):
         return _tnew(cls, (_vec(Vector2, x_axis, "x_axis"), _vec(Vector2, y_axis, "y_axis"),
                            _vec(Vector2, origin, "origin")))
 
-    x = property(itemgetter(0), doc="x axis (Vector2)")
-    y = property(itemgetter(1), doc="y axis (Vector2)")
-    origin = property(itemgetter(2), doc="translation (Vector2)")
+    x, y, origin = _fields("x axis (Vector2)", "y axis (Vector2)", "translation (Vector2)")
 
 
 class Plane(_Value):
@@ -209,8 +208,7 @@ class Plane(_Value):
             return _tnew(cls, (Vector3(), 0.0))
         raise TypeError("Plane takes (a, b, c, d) or (normal, d)")
 
-    normal = property(itemgetter(0), doc="normal (Vector3)")
-    d = property(itemgetter(1), doc="distance from the origin")
+    normal, d = _fields("normal (Vector3)", "distance from the origin")
     x = property(lambda self: self[0][0], doc="normal.x")
     y = property(lambda self: self[0][1], doc="normal.y")
     z = property(lambda self: self[0][2], doc="normal.z")
@@ -226,10 +224,7 @@ class Quat(_Value):
     def __new__(cls, x: float = 0.0, y: float = 0.0, z: float = 0.0, w: float = 1.0) -> "Quat":
         return _tnew(cls, _f32((x, y, z, w)))
 
-    x = property(itemgetter(0))
-    y = property(itemgetter(1))
-    z = property(itemgetter(2))
-    w = property(itemgetter(3))
+    x, y, z, w = _fields("x", "y", "z", "w")
 
 
 class AABB(_Value):
@@ -239,8 +234,7 @@ class AABB(_Value):
     def __new__(cls, position: Any = (0.0, 0.0, 0.0), size: Any = (0.0, 0.0, 0.0)) -> "AABB":
         return _tnew(cls, (_vec(Vector3, position, "position"), _vec(Vector3, size, "size")))
 
-    position = property(itemgetter(0), doc="minimum corner (Vector3)")
-    size = property(itemgetter(1), doc="extent (Vector3)")
+    position, size = _fields("minimum corner (Vector3)", "extent (Vector3)")
 
     @property
     def end(self) -> Vector3:
@@ -260,9 +254,8 @@ class Basis(_Value):
         return _tnew(cls, (_vec(Vector3, x_axis, "x_axis"), _vec(Vector3, y_axis, "y_axis"),
                            _vec(Vector3, z_axis, "z_axis")))
 
-    x = property(itemgetter(0), doc="x axis, column 0 (Vector3)")
-    y = property(itemgetter(1), doc="y axis, column 1 (Vector3)")
-    z = property(itemgetter(2), doc="z axis, column 2 (Vector3)")
+    x, y, z = _fields("x axis, column 0 (Vector3)", "y axis, column 1 (Vector3)",
+                      "z axis, column 2 (Vector3)")
 
     def rows(self) -> tuple:
         """The three rows (what the wire holds, in order)."""
@@ -283,8 +276,7 @@ class Transform(_Value):
             return _tnew(cls, (Basis(), Vector3()))
         raise TypeError("Transform takes (basis, origin) or (x_axis, y_axis, z_axis, origin)")
 
-    basis = property(itemgetter(0), doc="rotation/scale (Basis)")
-    origin = property(itemgetter(1), doc="translation (Vector3)")
+    basis, origin = _fields("rotation/scale (Basis)", "translation (Vector3)")
 
 
 class Color(_Value):
@@ -294,10 +286,7 @@ class Color(_Value):
     def __new__(cls, r: float = 0.0, g: float = 0.0, b: float = 0.0, a: float = 1.0) -> "Color":
         return _tnew(cls, _f32((r, g, b, a)))
 
-    r = property(itemgetter(0))
-    g = property(itemgetter(1))
-    b = property(itemgetter(2))
-    a = property(itemgetter(3))
+    r, g, b, a = _fields("red", "green", "blue", "alpha")
 
 
 class NodePath:
@@ -407,7 +396,7 @@ class EncodedObjectAsID(_Value):
             raise ValueError(f"object id {object_id} does not fit in 64 bits")
         return _tnew(cls, (object_id % _U64,))
 
-    object_id = property(itemgetter(0), doc="the sender's instance id (unsigned 64-bit)")
+    object_id, = _fields("the sender's instance id (unsigned 64-bit)")
 
     def get_object_id(self) -> int:
         return self[0]
