@@ -10,7 +10,11 @@ that a client's second broadcast ``rpc`` goes out as one ``to = 0`` packet.
 """
 from __future__ import annotations
 
+import select
+import signal
 import struct
+import subprocess
+import sys
 import time
 import unittest
 from typing import Callable
@@ -228,32 +232,66 @@ class ClientKilledTest(MultiplayerGodotCase):
         self.assertEqual(a.results["seen"].details, f"connected=[1, {id_b}] disconnected=[{id_b}]")
 
 
+SAMPLE_CLIENT = godot.GD_DIR.parents[2] / "samples" / "godot" / "mp_relay_client.gd"
+
+
 class SampleClientTest(MultiplayerGodotCase):
     """samples/godot/mp_relay_client.gd, twice, through our relay (each stays 3 s)."""
 
-    script = godot.GD_DIR.parent.parent.parent / "samples" / "godot" / "mp_relay_client.gd"
+    script = SAMPLE_CLIENT
 
     def test_two_sample_clients_see_each_other_and_exchange_rpcs(self):
         url = f"ws://127.0.0.1:{self.server.get_port()}"
         a = self.start("a", GODOT_WS_URL=url)
         b = self.start("b", GODOT_WS_URL=url)
         self.until("both joined", lambda: len(self.named("peer_connected")) == 2
-                   and all(r.lines and any("joined the game" in l for l in r.lines) for r in self.runs))
+                   and all(any("joined the game" in line for line in r.lines) for r in self.runs))
         self.gone.update(("a", "b"))
         self.assertEqual([a.wait(poll=self.server.poll), b.wait(poll=self.server.poll)], [0, 0], self.outputs())
-        ids = {run: int(next(l for l in run.lines if "joined the game" in l).split()[-1]) for run in (a, b)}
-        for run, other in ((a, ids[b]), (b, ids[a])):
-            me = ids[run]
-            for line in (f"player {other} is here", f"player {other} greets me: hello {me}, I am {other}",
-                         f"player {other} answers: nice to meet you, {me}",
-                         f"player {other} shouts to all: hello everybody, I am {other}",
-                         "left the game"):
-                self.assertIn(line, run.lines, self.outputs())
-        self.assertEqual(sorted(self.named("peer_connected")), sorted((i,) for i in ids.values()))
-        for i in ids.values():
+        ids = check_sample_clients(self, a, b)
+        self.assertEqual(sorted(self.named("peer_connected")), sorted((i,) for i in ids))
+        for i in ids:
             self.assertEqual(self.raw_from(i), ["hi server"])
         self.until("both gone", lambda: len(self.named("peer_disconnected")) == 2)
-        self.assertEqual(sorted(self.named("client_close_request")), sorted((i, 1000, "bye") for i in ids.values()))
+        self.assertEqual(sorted(self.named("client_close_request")), sorted((i, 1000, "bye") for i in ids))
+
+
+class CliRelayTest(unittest.TestCase):
+    """``python -m godot_ws serve`` (relay mode by default) with two sample clients."""
+
+    def test_serve_relays_two_sample_clients(self):
+        godot.require_godot()
+        cmd = [sys.executable, "-m", "godot_ws", "serve", "--port", "0"]
+        server = subprocess.Popen(cmd, cwd=SAMPLE_CLIENT.parents[2], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(server.stdout.close)  # cleanups run last-in first-out: kill, reap, close
+        self.addCleanup(server.wait, 10)
+        self.addCleanup(server.kill)
+        ready, _, _ = select.select([server.stdout], [], [], STEP_TIMEOUT)
+        line = server.stdout.readline() if ready else ""
+        self.assertRegex(line, r"^listening on ws://127\.0\.0\.1:\d+$")
+        url = line.split()[-1]
+        runs = [GodotRun(SAMPLE_CLIENT, {"GODOT_WS_URL": url}, RUN_TIMEOUT).start() for _ in range(2)]
+        for run in runs:
+            self.addCleanup(run.kill)
+        self.assertEqual([run.wait() for run in runs], [0, 0], "\n".join(r.output() for r in runs))
+        check_sample_clients(self, *runs)
+        server.send_signal(signal.SIGTERM)
+        self.assertEqual(server.wait(STEP_TIMEOUT), 0)
+
+
+def check_sample_clients(test: unittest.TestCase, a: GodotRun, b: GodotRun) -> list[int]:
+    """Check what two sample clients printed (they met, greeted, answered, shouted); their ids."""
+    def my_id(run):
+        return int(next(line for line in run.lines if "joined the game" in line).split()[-1])
+    ids = {a: my_id(a), b: my_id(b)}
+    for run, other in ((a, ids[b]), (b, ids[a])):
+        me = ids[run]
+        for line in (f"player {other} is here", f"player {other} greets me: hello {me}, I am {other}",
+                     f"player {other} answers: nice to meet you, {me}",
+                     f"player {other} shouts to all: hello everybody, I am {other}", "left the game"):
+            test.assertIn(line, run.lines, f"{a.output()}\n{b.output()}")
+    return list(ids.values())
 
 
 if __name__ == "__main__":
