@@ -123,7 +123,8 @@ def var2bytes(value: Any, full_objects: bool = False) -> bytes:
 
 
 def encode_into(out: bytearray, value: Any, full_objects: bool = False) -> None:
-    """Append the encoding of ``value`` to ``out`` (errors as ``var2bytes``)."""
+    """Append the encoding of ``value`` to ``out`` (errors as ``var2bytes``; after an
+    error ``out`` may hold part of the encoding)."""
     try:
         _enc(value, out, bool(full_objects), 0)
     except (struct.error, OverflowError) as exc:
