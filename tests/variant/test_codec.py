@@ -15,7 +15,6 @@ from godot_ws.variant.codec import (
 from godot_ws.variant.types import (
     Color, EncodedObjectAsID, GodotObject, NodePath, PoolByteArray, PoolColorArray,
     PoolIntArray, PoolRealArray, PoolStringArray, PoolVector2Array, PoolVector3Array, Vector2,
-    Vector3,
 )
 from tests.variant.vectors import same
 
