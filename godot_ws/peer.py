@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from .enums import Error, WriteMode
 from .packet_peer import PacketPeer
-from .protocol.frames import encode_data_frame
+from .protocol.frames import frame_header
 from .protocol.limits import InputQueue
 
 __all__ = ["WebSocketPeer"]
@@ -100,13 +100,13 @@ class WebSocketPeer(PacketPeer):
         if not self._connected:
             logger.error("put_packet on disconnected peer %d", self._id)
             return Error.FAILED
-        return self._send_frame(encode_data_frame(data, text), len(data))
+        return self._send_frame(frame_header(len(data), text), data)
 
-    def _send_frame(self, frame: bytes, size: int) -> Error:
-        """Queue a pre-built frame (shared by every recipient of a broadcast)."""
+    def _send_frame(self, header: bytes, payload: bytes) -> Error:
+        """Queue a frame; ``payload`` may be shared by every recipient of a broadcast."""
         if not self._connected:
             return Error.FAILED
-        err = self._conn.send_frame(frame, size)
+        err = self._conn.send_frame(header, payload)
         if err == Error.ERR_OUT_OF_MEMORY:
             logger.error("peer %d: output buffer full, packet not sent", self._id)
         return err

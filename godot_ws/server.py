@@ -22,7 +22,7 @@ from .multiplayer_peer import WebSocketMultiplayerPeer
 from .peer import WebSocketPeer
 from .protocol import handshake as hs
 from .protocol import multiplayer as mp
-from .protocol.frames import encode_data_frame
+from .protocol.frames import frame_header
 from .protocol.limits import DEFAULT_LIMITS, Limits
 from .transport import events as ev
 from .transport.acceptor import Acceptor, Registry, open_listener
@@ -432,7 +432,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         peer = self._peers.get(to)
         if peer is None:
             return Error.FAILED
-        return peer._send_frame(encode_data_frame(frame), len(frame))
+        return peer._send_frame(frame_header(len(frame)), frame)
 
     def _mp_data(self, sender: int, msgs: list) -> None:
         for data, _ in msgs:
@@ -441,11 +441,11 @@ class WebSocketServer(WebSocketMultiplayerPeer):
                 logger.error("peer %d: dropped packet: %s", sender, relay.error)
                 continue
             if relay.frame is not None:
-                wire = encode_data_frame(relay.frame)
+                header = frame_header(len(relay.frame))
                 for to in relay.recipients:
                     peer = self._peers.get(to)
                     if peer is not None:
-                        peer._send_frame(wire, len(relay.frame))
+                        peer._send_frame(header, relay.frame)
             if relay.store is not None:
                 self._mp_packets.append((sender, relay.store))
                 self.emit_signal("peer_packet", sender)
@@ -499,11 +499,11 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         if not recipients:
             return Error.OK
         frame = mp.server_frame(target, bytes(data))
-        wire = encode_data_frame(frame)
+        header = frame_header(len(frame))
         result = Error.OK
         for to in recipients:
             peer = self._peers.get(to)
-            err = peer._send_frame(wire, len(frame)) if peer is not None else Error.FAILED
+            err = peer._send_frame(header, frame) if peer is not None else Error.FAILED
             if err != Error.OK and target > 0:
                 result = err
         return result

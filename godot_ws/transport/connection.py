@@ -53,6 +53,7 @@ from wsproto.events import (BytesMessage, CloseConnection, Ping, Pong,
 
 from ..enums import Error
 from ..protocol import handshake as hs
+from ..protocol.frames import frame_header
 from ..protocol.limits import DEFAULT_LIMITS, Limits
 from . import events as ev
 
@@ -259,22 +260,24 @@ class PeerConnection(_SimpleWebSocketBase):
 
     # -- writes (any thread) ------------------------------------------------
 
-    def send_frame(self, frame: bytes, size: int) -> Error:
-        """Queue one pre-built data frame, applying the output limits."""
+    def send_frame(self, header: bytes, payload: bytes) -> Error:
+        """Queue one data frame (``header`` from ``frame_header``), applying the
+        output limits. Any thread; never blocks."""
         with self.lock:
             if self.state != OPEN:
                 return Error.FAILED
-            if self.cfg.limits.output_full(len(self._backlog), self._backlog_bytes, size):
+            limits = self.cfg.limits
+            if (len(self._backlog) >= limits.output_packets
+                    or self._backlog_bytes + len(payload) >= limits.output_bytes):
                 return Error.ERR_OUT_OF_MEMORY
-            self._write_locked(frame)
+            self._write_locked(header, payload)
             return Error.OK
 
     def send(self, data: Any) -> None:
         """simple-websocket's ``send``: bytes go binary, anything else as text."""
-        from ..protocol.frames import encode_data_frame
         text = not isinstance(data, (bytes, bytearray, memoryview))
         payload = str(data).encode("utf-8") if text else bytes(data)
-        if self.send_frame(encode_data_frame(payload, text), len(payload)) != Error.OK:
+        if self.send_frame(frame_header(len(payload), text), payload) != Error.OK:
             raise simple_websocket.ConnectionClosed(self.close_reason, self.close_message)
 
     def close(self, reason: Optional[int] = None, message: Optional[str] = None) -> bool:
@@ -324,26 +327,39 @@ class PeerConnection(_SimpleWebSocketBase):
         with self.lock:
             return self._backlog_bytes
 
-    def _write_locked(self, data: bytes) -> None:
+    def _write_locked(self, data: bytes, payload: bytes = b"") -> None:
+        """Write ``data`` (+ ``payload``) now, or append to the backlog. Lock held."""
         if self.tls is not None:
-            self.tls.write(data)
-            data = self.tls.outgoing()
+            self.tls.write(data + payload if payload else data)
+            data, payload = self.tls.outgoing(), b""
             if not data:
                 return
         if self._backlog:
             self._backlog.append(memoryview(data))
             self._backlog_bytes += len(data)
+            if payload:
+                self._backlog.append(memoryview(payload))
+                self._backlog_bytes += len(payload)
             return
         try:
-            sent = self.sock.send(data, _MSG_DONTWAIT)
+            if payload:
+                sent = self.sock.sendmsg((data, payload), (), _MSG_DONTWAIT)
+            else:
+                sent = self.sock.send(data, _MSG_DONTWAIT)
         except BlockingIOError:
             sent = 0
         except OSError:
             self._abort_locked()
             return
-        if sent < len(data):
-            self._backlog.append(memoryview(data)[sent:])
-            self._backlog_bytes += len(data) - sent
+        total = len(data) + len(payload)
+        if sent < total:
+            if sent < len(data):
+                self._backlog.append(memoryview(data)[sent:])
+                if payload:
+                    self._backlog.append(memoryview(payload))
+            else:
+                self._backlog.append(memoryview(payload)[sent - len(data):])
+            self._backlog_bytes += total - sent
             self._drained.clear()
             self._stall_since = time.monotonic()
             self.cfg.writer.watch(self)
