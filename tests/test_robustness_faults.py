@@ -20,8 +20,8 @@ from typing import List
 
 from godot_ws.enums import Error
 from tests.conformance.harness import WAIT, EchoServerCase
-from tests.conformance.wire import (OP_BINARY, OP_CLOSE, OP_PONG, OP_TEXT, Pump, close_payload,
-                                    frame, handshake)
+from tests.conformance.wire import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
+                                    Pump, close_payload, frame, handshake)
 
 SLACK = 3.0
 
@@ -119,6 +119,83 @@ class StuckReaderTests(EchoServerCase):
         self.assertIn("output stalled", self.logs.text())
         self.assertTrue(good.send(frame(OP_TEXT, b"after")))
         self.assertTrue(good.wait_events(6, WAIT))
+
+
+class PingFloodTests(EchoServerCase):
+    """A client floods pings and never reads the pongs: the server's output
+    for it must stay within the peer's output limits (RFC 6455 5.5.3 lets it
+    answer only the most recent ping), not grow with the flood."""
+
+    def test_ping_flood_from_a_non_reader_keeps_output_bounded(self):
+        sock = small_buffer_socket(self.port)
+        self.clients.append(sock)
+        handshake(sock, self.port)
+        (pid, _), = self.rec.wait("client_connected")
+        peer = self.server.get_peer(pid)
+        blob = frame(OP_PING, b"p" * 125, key=b"abcd") * 512   # 65 KB of pings
+        stop = threading.Event()
+        sent = [0]
+
+        def flood():
+            sock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    sock.sendall(blob)
+                    sent[0] += len(blob)
+                except socket.timeout:
+                    pass    # the server stopped reading: back-pressure is fine too
+                except OSError:
+                    return  # the server dropped us: fine too
+        t = threading.Thread(target=flood, daemon=True)
+        rss0 = rss_kb()
+        t.start()
+        end = time.monotonic() + 1.5
+        worst = 0
+        while time.monotonic() < end:
+            self.server.poll(0.05)
+            if self.server.has_peer(pid) and peer.is_connected_to_host():
+                worst = max(worst, peer.get_current_outbound_buffered_amount())
+        stop.set()
+        t.join(WAIT)
+        self.assertFalse(t.is_alive())
+        self.assertGreater(sent[0], 0)
+        limit = 65536 + 127  # the default output buffer, plus one pong frame
+        self.assertLessEqual(worst, limit,
+                             f"{worst} bytes of pongs queued after {sent[0]} bytes of pings")
+        self.assertLess(rss_kb() - rss0, 32 * 1024)
+
+
+class EmptyFragmentFloodTests(EchoServerCase):
+    """Empty continuation frames add nothing to a message, so an endless run
+    of them must not make the server allocate per frame (the message size
+    limit never triggers on them)."""
+
+    FRAGMENTS = 80000    # 480 KB on the wire
+    #: Socket read buffers (two of 64 KiB may be alive) plus slack.
+    HELD_LIMIT = 2 * 65536 + 100 * 1024
+
+    def test_empty_fragments_do_not_accumulate(self):
+        import tracemalloc
+        _, pump, pid = self.open_pump()
+        pump.send(frame(OP_TEXT, b"start", fin=False))
+        empty = frame(OP_CONT, b"", fin=False, key=b"abcd")
+        tracemalloc.start()
+        try:
+            before = tracemalloc.take_snapshot()
+            pump.send(empty * self.FRAGMENTS + frame(OP_PING, b"sync"))
+            self.assertTrue(pump.wait_events(1, 60), "no pong after the fragments")
+            after = tracemalloc.take_snapshot()
+        finally:
+            tracemalloc.stop()
+        self.assertEqual(pump.events, [("pong", b"sync")])
+        held = sum(stat.size_diff for stat in after.compare_to(before, "filename")
+                   if "godot_ws" in stat.traceback[0].filename
+                   or "wsproto" in stat.traceback[0].filename)
+        self.assertLess(held, self.HELD_LIMIT, f"{held} bytes held for {self.FRAGMENTS} empty "
+                                          "fragments of an unfinished message")
+        pump.send(frame(OP_CONT, b"end"))
+        self.assertTrue(pump.wait_events(2, WAIT))
+        self.assertEqual(pump.events[1], ("text", b"startend"))
 
 
 class HalfCloseTests(EchoServerCase):

@@ -266,9 +266,8 @@ class PeerConnection(_SimpleWebSocketBase):
         with self.lock:
             if self.state != OPEN:
                 return Error.FAILED
-            limits = self.cfg.limits
-            if (len(self._backlog) >= limits.output_packets
-                    or self._backlog_bytes + len(payload) >= limits.output_bytes):
+            if self.cfg.limits.output_full(len(self._backlog), self._backlog_bytes,
+                                           len(payload)):
                 return Error.ERR_OUT_OF_MEMORY
             self._write_locked(header, payload)
             return Error.OK

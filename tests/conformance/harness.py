@@ -34,6 +34,7 @@ class CaptureLogs(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.messages: List[str] = []
+        self.exceptions: List[str] = []   # records logged with a traceback
         self.count = 0
         self._logger = logging.getLogger("godot_ws")
 
@@ -41,6 +42,8 @@ class CaptureLogs(logging.Handler):
         self.count += 1
         if len(self.messages) < self.KEEP:
             self.messages.append(record.getMessage())
+        if record.exc_info and len(self.exceptions) < self.KEEP:
+            self.exceptions.append(self.format(record))
 
     def text(self) -> str:
         return "\n".join(self.messages)

@@ -261,28 +261,41 @@ class SampleClientTest(MultiplayerGodotCase):
         self.assertEqual(sorted(self.named("client_close_request")), sorted((i, 1000, "bye") for i in ids))
 
 
-class CliRelayTest(unittest.TestCase):
-    """``python -m godot_ws serve`` (relay mode by default) with two sample clients."""
+class ScriptRelayTest(unittest.TestCase):
+    """Relay servers run as scripts, each with two sample clients: ``python -m godot_ws
+    serve`` (relay mode by default) and samples/relay_server.py."""
 
-    def test_serve_relays_two_sample_clients(self):
+    def run_relay(self, args: list[str], stop: int) -> tuple[list[int], str]:
+        """Start the relay, play two sample clients through it, stop it with ``stop``;
+        returns the clients' ids and the relay's output."""
         godot.require_godot()
-        cmd = [sys.executable, "-m", "godot_ws", "serve", "--port", "0"]
-        server = subprocess.Popen(cmd, cwd=SAMPLE_CLIENT.parents[2], stdout=subprocess.PIPE,
+        root = SAMPLE_CLIENT.parents[2]
+        server = subprocess.Popen([sys.executable, "-u"] + args, cwd=root, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
         self.addCleanup(server.stdout.close)  # cleanups run last-in first-out: kill, reap, close
         self.addCleanup(server.wait, 10)
         self.addCleanup(server.kill)
         ready, _, _ = select.select([server.stdout], [], [], STEP_TIMEOUT)
         line = server.stdout.readline() if ready else ""
-        self.assertRegex(line, r"^listening on ws://127\.0\.0\.1:\d+$")
+        self.assertRegex(line, r"listening on ws://127\.0\.0\.1:\d+$")
         url = line.split()[-1]
         runs = [GodotRun(SAMPLE_CLIENT, {"GODOT_WS_URL": url}, RUN_TIMEOUT).start() for _ in range(2)]
         for run in runs:
             self.addCleanup(run.kill)
         self.assertEqual([run.wait() for run in runs], [0, 0], "\n".join(r.output() for r in runs))
-        check_sample_clients(self, *runs)
-        server.send_signal(signal.SIGTERM)
+        ids = check_sample_clients(self, *runs)
+        server.send_signal(stop)
         self.assertEqual(server.wait(STEP_TIMEOUT), 0)
+        return ids, server.stdout.read()
+
+    def test_cli_serve(self):
+        self.run_relay(["-m", "godot_ws", "serve", "--port", "0"], signal.SIGTERM)
+
+    def test_sample_relay_server(self):
+        ids, log = self.run_relay(["samples/relay_server.py", "0"], signal.SIGINT)
+        for i in ids:
+            for what in (f"player {i} joined from 127.0.0.1", f"player {i} says: hi server", f"player {i} left"):
+                self.assertIn(what, log)
 
 
 def check_sample_clients(test: unittest.TestCase, a: GodotRun, b: GodotRun) -> list[int]:
