@@ -1,0 +1,562 @@
+"""Run the benchmark suite: every scenario against every server, one table.
+
+``make bench`` builds ``bench/loadgen`` and runs this with the venv's Python.
+Each server in ``bench/servers/`` runs as a subprocess on 127.0.0.1 (port 0,
+read back from its ``listening on ws://HOST:PORT`` line); the C load
+generator drives it, checks every echoed byte and reports its own CPU share
+next to the server's. Timed scenarios run ``--runs`` times; the table shows
+the run with the median result. Output: ``bench/results/latest.md`` (also
+printed) and ``bench/results/latest.json`` (every run's raw numbers).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import select
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+LOADGEN = HERE / "loadgen"
+RESULTS = HERE / "results"
+SERVERS_DIR = HERE / "servers"
+
+#: Buffers for the echo/broadcast runs of ours: room for 1 MiB messages
+#: (Godot's 64 KiB default drops them, as Godot would). Idle runs keep defaults.
+BIG_BUFFERS = "4096,1024,4096,1024"
+
+
+@dataclass
+class Server:
+    """One column of the table: a server script and its extra arguments."""
+    key: str
+    label: str
+    script: str
+    args: Tuple[str, ...] = ()
+    big_args: Tuple[str, ...] = ()  # only for the echo/broadcast scenarios
+
+
+SERVERS = [
+    Server("ours", "godot_ws (tight poll)", "godot_ws_server.py", ("--loop", "tight"),
+           ("--buffers", BIG_BUFFERS)),
+    Server("ours60", "godot_ws (60 Hz poll)", "godot_ws_server.py", ("--loop", "60hz"),
+           ("--buffers", BIG_BUFFERS)),
+    Server("websockets", "websockets 17 sync.server", "websockets_server.py"),
+    Server("simple", "simple-websocket 1.1 + acceptor", "simple_websocket_server.py"),
+    # The reference, when godot3-server is installed (C++; drops empty messages, so its
+    # byte-exact check fails on the first case: expected).
+    Server("godot", "Godot 3.2.3 (C++, busy poll)", "godot_server.py", (),
+           ("--buffers", BIG_BUFFERS)),
+]
+
+
+@dataclass
+class Scenario:
+    """A timed loadgen scenario: its arguments and its headline number."""
+    key: str
+    label: str
+    loadgen: Tuple[str, ...]
+    metric: str                 # key of the loadgen JSON shown in the table
+    mode: str = "echo"          # server mode
+    fmt: str = "{:,.0f}"
+
+
+SCENARIOS = [
+    Scenario("pingpong", "1 conn ping-pong 32 B: msgs/s",
+             ("echo", "--conns", "1", "--inflight", "1", "--size", "32"), "msgs_per_s"),
+    Scenario("echo50", "50 conns × 16 in flight, 1 KiB: msgs/s",
+             ("echo", "--conns", "50", "--inflight", "16", "--size", "1024"), "msgs_per_s"),
+    Scenario("large", "1 MiB messages, 1 conn: MB/s (10⁶ B, one way)",
+             ("echo", "--conns", "1", "--inflight", "1", "--size", "1048576"), "mb_per_s"),
+    Scenario("connect", "connect + upgrade + close, 8 parallel: /s",
+             ("connect", "--parallel", "8"), "conns_per_s"),
+    Scenario("broadcast", "broadcast to 50 peers (≤ 32 msgs in flight, 32 B): delivered msgs/s",
+             ("broadcast", "--conns", "50", "--inflight", "32", "--size", "32"), "msgs_per_s",
+             mode="broadcast"),
+]
+
+#: Floors from issue 7, as (scenario, ratio needed); ratios are "ours is better" > 1.
+FLOORS = {"latency": 1.0, "echo50": 2.0, "large": 0.8, "connect": 1.5, "broadcast": 3.0}
+
+
+# -- processes -------------------------------------------------------------------
+
+class ServerProcess:
+    """A benchmark server subprocess, started and waited for its listening line."""
+
+    def __init__(self, server: Server, mode: str, big: bool, log_path: Path) -> None:
+        argv = [sys.executable, str(SERVERS_DIR / server.script), "0", "--mode", mode,
+                *server.args, *(server.big_args if big else ())]
+        self.log = open(log_path, "a")
+        self.log.write(f"\n=== {' '.join(argv)}\n")
+        self.log.flush()
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log,
+                                     cwd=str(ROOT), text=True)
+        self.port = self._wait_listening(timeout=30.0)
+
+    def _wait_listening(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                line = self.proc.stdout.readline()
+                if line.startswith("listening on ws://"):
+                    return int(line.strip().rsplit(":", 1)[1])
+                if not line and self.proc.poll() is not None:
+                    break
+            elif self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("server did not start (see the log in bench/results/logs/)")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.log.close()
+
+
+def run_loadgen(args: Sequence[str], port: int, pid: int, timeout: float) -> Dict[str, Any]:
+    """One loadgen run; its JSON, or {"ok": False, "error": ...}."""
+    argv = [str(LOADGEN), *args, "--port", str(port), "--server-pid", str(pid)]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "error": f"loadgen timed out after {timeout:.0f} s"}
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        return {"ok": False, "error": f"loadgen exit {out.returncode}: {out.stderr.strip()[:200]}"}
+    return json.loads(lines[-1])
+
+
+# -- the suite ---------------------------------------------------------------------
+
+@dataclass
+class Suite:
+    """What to run and how long; collects every result in ``data``."""
+    duration: float
+    warmup: float
+    runs: int
+    idle_sizes: Tuple[int, ...]
+    scaling_sizes: Tuple[int, ...]
+    burst_timeout: float
+    servers: List[Server]
+    data: Dict[str, Any] = field(default_factory=dict)
+
+    def timing(self) -> Tuple[str, ...]:
+        return ("--duration", str(self.duration), "--warmup", str(self.warmup))
+
+    def timeout(self) -> float:
+        return self.duration + self.warmup + 60.0
+
+    def log(self, msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    def start(self, server: Server, mode: str, big: bool) -> Optional[ServerProcess]:
+        try:
+            return ServerProcess(server, mode, big, RESULTS / "logs" / f"{server.key}.log")
+        except RuntimeError as exc:
+            self.log(f"  {server.key}: {exc}")
+            return None
+
+    def timed(self, server: Server, sc: Scenario, proc: ServerProcess,
+              extra: Sequence[str] = ()) -> Dict[str, Any]:
+        """``runs`` runs of a scenario; the median run (by its metric) plus all runs."""
+        runs = []
+        for _ in range(self.runs):
+            if not proc.alive():
+                runs.append({"ok": False, "error": "server process died"})
+                break
+            r = run_loadgen((*sc.loadgen, *extra, *self.timing()), proc.port, proc.pid,
+                            self.timeout())
+            runs.append(r)
+            self.log(f"  {server.key:<10} {sc.key:<10} " + (
+                f"{sc.fmt.format(r[sc.metric])}" if r.get("ok") else f"FAILED: {r['error']}"))
+            if not r.get("ok"):
+                break
+        good = [r for r in runs if r.get("ok")]
+        if len(good) < len(runs) or not good:
+            bad = next(r for r in runs if not r.get("ok"))
+            return {"ok": False, "error": bad["error"], "runs": runs}
+        good.sort(key=lambda r: r[sc.metric])
+        median = dict(good[len(good) // 2])
+        median["runs"] = runs
+        median["spread"] = [r[sc.metric] for r in runs]
+        return median
+
+    def run_server(self, server: Server) -> None:
+        """Every scenario against one server; results in data[server.key]."""
+        res: Dict[str, Any] = {}
+        self.data.setdefault("servers", {})[server.key] = res
+        echo_sc = [s for s in SCENARIOS if s.mode == "echo"]
+        proc = self.start(server, "echo", big=True)
+        if proc:
+            res["verify"] = run_loadgen(("verify", "--stall", "5"), proc.port, proc.pid, 60.0)
+            self.log(f"  {server.key:<10} verify     "
+                     + ("ok" if res["verify"].get("ok") else f"FAILED: {res['verify']['error']}"))
+            for sc in echo_sc:
+                if not proc.alive():
+                    proc.stop()
+                    proc = self.start(server, "echo", big=True)
+                    if not proc:
+                        break
+                res[sc.key] = self.timed(server, sc, proc)
+            if proc:
+                proc.stop()
+        for sc in (s for s in SCENARIOS if s.mode == "broadcast"):
+            proc = self.start(server, "broadcast", big=True)
+            if proc:
+                res[sc.key] = self.timed(server, sc, proc)
+                proc.stop()
+        res["idle"] = self.run_idle(server)
+
+    def run_idle(self, server: Server) -> Dict[str, Any]:
+        """Idle peers at each size, each on a fresh server with default buffers."""
+        out: Dict[str, Any] = {}
+        failed_at = None
+        per_peer = 0.0  # server threads per idle peer, from the previous size
+        for n in self.idle_sizes:
+            if failed_at and not server.key.startswith("ours"):
+                out[str(n)] = {"ok": False, "error": f"skipped (failed at {failed_at:,})",
+                               "skipped": True}
+                continue
+            budget = thread_budget()
+            if per_peer * n > budget:
+                # other processes on this machine need pids too
+                out[str(n)] = {"ok": False, "skipped": True, "error":
+                               f"skipped: would need ~{per_peer * n:,.0f} threads, "
+                               f"{budget:,} available"}
+                self.log(f"  {server.key:<10} idle {n:<6} {out[str(n)]['error']}")
+                continue
+            proc = self.start(server, "echo", big=False)
+            if not proc:
+                out[str(n)] = {"ok": False, "error": "server did not start"}
+                failed_at = n
+                continue
+            r = run_loadgen(("idle", "--conns", str(n), "--settle", "1.0", "--stall", "20",
+                             "--open-timeout", "60", "--burst-timeout", str(self.burst_timeout)),
+                            proc.port, proc.pid, 120.0 + self.burst_timeout)
+            proc.stop()
+            out[str(n)] = r
+            if r.get("threads1", -1) > 0 and n > 16:
+                per_peer = (r["threads1"] - r["threads0"]) / (n - 16)
+            self.log(f"  {server.key:<10} idle {n:<6} " + (
+                f"{r['rss_per_conn_kib']:.1f} KiB/peer, burst {r['answered']} in "
+                f"{r['burst_ms']:.0f} ms" if "answered" in r else "")
+                + ("" if r.get("ok") else f" FAILED: {r['error']}"))
+            if not r.get("ok"):
+                failed_at = n
+        return out
+
+    def run_scaling(self, server: Server) -> None:
+        """1-conn ping-pong while 0..N other peers sit connected and idle."""
+        sc = SCENARIOS[0]
+        out: Dict[str, Any] = {}
+        proc = self.start(server, "echo", big=False)
+        if not proc:
+            self.data["scaling"] = {"error": "server did not start"}
+            return
+        for n in self.scaling_sizes:
+            label = Scenario(f"idle{n}", sc.label, sc.loadgen, sc.metric)
+            out[str(n)] = self.timed(server, label, proc, ("--idle", str(n)))
+        proc.stop()
+        self.data["scaling"] = {"server": server.key, "results": out}
+
+    def run_variant_bench(self, quick: bool) -> None:
+        script = HERE / "bench_variant.py"
+        if not script.exists():
+            self.data["variant"] = None
+            return
+        self.log("  variant codec bench")
+        argv = [sys.executable, str(script)] + (["--quick"] if quick else [])
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+            self.data["variant"] = out.stdout.strip() or f"(no output; exit {out.returncode}: " \
+                                                         f"{out.stderr.strip()[-300:]})"
+        except subprocess.TimeoutExpired:
+            self.data["variant"] = "(bench_variant.py timed out after 300 s)"
+
+
+# -- machine and report ----------------------------------------------------------
+
+def machine_info() -> Dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for mod in ("websockets", "simple_websocket", "wsproto"):
+        try:
+            from importlib.metadata import version
+            versions[mod] = version(mod.replace("_", "-"))
+        except Exception:  # noqa: BLE001 - reporting only
+            versions[mod] = "?"
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        commit = "?"
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "versions": ", ".join(f"{k.replace('_', '-')} {v}" for k, v in versions.items()),
+        "commit": commit or "?",
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def thread_budget(reserve: int = 4096) -> int:
+    """Threads a server may still create without starving the machine of pids."""
+    limits = []
+    for path in ("/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"):
+        try:
+            limits.append(int(Path(path).read_text()))
+        except (OSError, ValueError):
+            pass
+    in_use = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                in_use += len(os.listdir(f"/proc/{entry}/task"))
+            except OSError:
+                pass
+    return max(0, min(limits or [32768]) - in_use - reserve)
+
+
+def godot_available() -> bool:
+    return bool(os.environ.get("GODOT_BIN") or shutil.which("godot3-server"))
+
+
+def fmt_num(v: float, fmt: str = "{:,.0f}") -> str:
+    return fmt.format(v)
+
+
+def cell(r: Optional[Dict[str, Any]], fn: Callable[[Dict[str, Any]], str]) -> str:
+    if r is None:
+        return "—"
+    if not r.get("ok"):
+        return "FAILED: " + str(r.get("error", "?"))[:80].replace("|", "/")
+    return fn(r)
+
+
+def ratio_cell(ours: Optional[Dict[str, Any]], ref: Optional[Dict[str, Any]],
+               get: Callable[[Dict[str, Any]], float], invert: bool = False,
+               floor: Optional[float] = None) -> Tuple[str, str]:
+    """``ours / ref`` (``ref / ours`` for latencies) and the floor verdict."""
+    floor_txt = f"≥ {floor:.1f}×" if floor else ""
+    if not (ours and ref and ours.get("ok") and ref.get("ok")):
+        return "—", floor_txt
+    a, b = get(ours), get(ref)
+    if invert:
+        a, b = b, a
+    if not b:
+        return "—", floor_txt
+    q = a / b
+    verdict = ("  ✓" if q >= floor else "  ✗") if floor else ""
+    return f"{q:.2f}×", floor_txt + verdict
+
+
+def report(suite: Suite, info: Dict[str, str], elapsed: float) -> str:
+    servers = suite.servers
+    sres = suite.data.get("servers", {})
+    get = lambda key, sk: sres.get(key, {}).get(sk)  # noqa: E731
+    has_ref = "ours" in sres and "websockets" in sres
+    head = ["scenario"] + [s.label for s in servers]
+    if has_ref:
+        head += ["ours / websockets", "floor"]
+    rows: List[List[str]] = []
+
+    def add(label: str, sk: str, fn: Callable[[Dict[str, Any]], str],
+            ratio: Optional[Tuple[Callable[[Dict[str, Any]], float], bool, Optional[float]]] = None,
+            fetch: Callable[[str, str], Optional[Dict[str, Any]]] = get) -> None:
+        row = [label] + [cell(fetch(s.key, sk), fn) for s in servers]
+        if has_ref:
+            if ratio:
+                row += list(ratio_cell(fetch("ours", sk), fetch("websockets", sk), *ratio))
+            else:
+                row += ["", ""]
+        rows.append(row)
+
+    add("byte-exact echo check (sizes 0 B–1 MiB, text/binary, fragments, pings)", "verify",
+        lambda r: "pass")
+    for sc in SCENARIOS:
+        add(sc.label, sc.key, lambda r, sc=sc: fmt_num(r[sc.metric], sc.fmt),
+            (lambda r, sc=sc: r[sc.metric], False, FLOORS.get(sc.key)))
+        if sc.key == "pingpong":
+            add("↳ RTT p50 / p99 (µs)", sc.key,
+                lambda r: f"{r['rtt_p50_us']:,.0f} / {r['rtt_p99_us']:,.0f}",
+                (lambda r: r["rtt_p50_us"], True, FLOORS["latency"]))
+    sizes = [str(n) for n in suite.idle_sizes]
+
+    def idle_fetch(key: str, n: str) -> Optional[Dict[str, Any]]:
+        return (sres.get(key, {}).get("idle") or {}).get(n)
+
+    def idle_fetch_rss(key: str, n: str) -> Optional[Dict[str, Any]]:
+        # RSS was measured even when the burst then timed out
+        r = idle_fetch(key, n)
+        return dict(r, ok=True) if r and "rss_per_conn_kib" in r else r
+
+    for n in sizes:
+        floor = 30.0 if n == "5000" else None
+        add(f"{int(n):,} idle peers: server RSS per peer (KiB), threads", n,
+            lambda r: f"{r['rss_per_conn_kib']:.1f} KiB, {r['threads1']:,} thr",
+            (lambda r: r["rss_per_conn_kib"], True, None), fetch=idle_fetch_rss)
+        if has_ref and floor:
+            rows[-1][-1] = "≤ 30 KiB" + _idle_verdict(idle_fetch("ours", n), floor)
+        add(f"{int(n):,} idle peers: burst, one msg each: answered in", n,
+            lambda r: f"{r['answered']:,} in {r['burst_ms']:,.0f} ms",
+            (lambda r: r["burst_ms"], True, None), fetch=idle_fetch)
+        if has_ref:
+            rows[-1][-1] = "all" + _burst_verdict(idle_fetch("ours", n), int(n))
+
+    cpu_rows: List[List[str]] = []
+    for sc in SCENARIOS:
+        cpu_rows.append([sc.label] + [
+            cell(get(s.key, sc.key),
+                 lambda r: f"{r['server_cpu'] * 100:.0f}% / {r['loadgen_cpu'] * 100:.0f}%")
+            for s in servers])
+
+    out = [f"# godot_ws benchmark ({info['date']})", "",
+           f"Machine: {info['nproc']} cores, {info['cpu']}, Linux {info['kernel']}, "
+           f"Python {info['python']}; {info['versions']}; godot_ws {info['commit']}. "
+           f"Load average at start: {info['loadavg']}. "
+           f"Each timed scenario: {suite.runs} run(s) × {suite.duration:g} s after a "
+           f"{suite.warmup:g} s warm-up; the table shows the median run. "
+           f"Total time {elapsed / 60:.1f} min.", "",
+           "Every echoed or broadcast byte is checked by the load generator (content, "
+           "length, frame type, order) before it counts. Ratios: > 1 means godot_ws (tight "
+           "poll) is better (for latency and RSS: websockets' value / ours).", "",
+           _md_table(head, rows), "",
+           "## CPU share during the measured window: server / load generator "
+           "(100% = one core)", "",
+           _md_table(["scenario"] + [s.label for s in servers], cpu_rows), ""]
+    out += _scaling_section(suite)
+    out += ["## Variant codec", ""]
+    v = suite.data.get("variant")
+    out += [v if v else "(bench/bench_variant.py not present)", ""]
+    return "\n".join(out)
+
+
+def _idle_verdict(r: Optional[Dict[str, Any]], floor: float) -> str:
+    if not r or not r.get("ok"):
+        return "  ✗"
+    return "  ✓" if r["rss_per_conn_kib"] <= floor else "  ✗"
+
+
+def _burst_verdict(r: Optional[Dict[str, Any]], n: int) -> str:
+    if not r or not r.get("ok"):
+        return "  ✗"
+    return "  ✓" if r["answered"] == n else "  ✗"
+
+
+def _scaling_section(suite: Suite) -> List[str]:
+    sc = suite.data.get("scaling")
+    if not sc:
+        return []
+    if "error" in sc:
+        return ["## Scaling", "", f"FAILED: {sc['error']}", ""]
+    rows = []
+    for n, r in sc["results"].items():
+        rows.append([f"{int(n):,}", cell(r, lambda r: f"{r['msgs_per_s']:,.0f}"),
+                     cell(r, lambda r: f"{r['rtt_p50_us']:,.0f} / {r['rtt_p99_us']:,.0f}"),
+                     cell(r, lambda r: f"{r['server_cpu'] * 100:.0f}% / "
+                                       f"{r['loadgen_cpu'] * 100:.0f}%")])
+    label = next((s.label for s in SERVERS if s.key == sc["server"]), sc["server"])
+    return [f"## Scaling: 1-connection ping-pong (32 B) with N idle peers connected, "
+            f"{label}", "",
+            _md_table(["idle peers", "msgs/s", "RTT p50 / p99 (µs)", "CPU server / loadgen"],
+                      rows), ""]
+
+
+def _md_table(head: List[str], rows: List[List[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# -- main ----------------------------------------------------------------------------
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 1 run × 1 s per scenario, 1k idle peers only")
+    p.add_argument("--duration", type=float, help="seconds per timed run (default 3; quick 1)")
+    p.add_argument("--runs", type=int, help="runs per timed scenario (default 3; quick 1)")
+    p.add_argument("--servers", help="comma-separated subset of: "
+                                     + ", ".join(s.key for s in SERVERS))
+    p.add_argument("--idle", help="idle peer counts (default 1000,5000,10000; quick 1000)")
+    p.add_argument("--no-scaling", action="store_true")
+    p.add_argument("--no-variant", action="store_true")
+    args = p.parse_args(argv)
+    if not os.access(LOADGEN, os.X_OK):
+        print(f"{LOADGEN} is missing: build it with `make bench/loadgen` "
+              f"(gcc -O2 -o bench/loadgen bench/loadgen.c)", file=sys.stderr)
+        return 2
+    servers = [s for s in SERVERS if s.key != "godot" or godot_available()]
+    if args.servers:
+        keys = args.servers.split(",")
+        unknown = set(keys) - {s.key for s in SERVERS}
+        if unknown:
+            p.error(f"unknown servers: {', '.join(sorted(unknown))}")
+        servers = [s for s in SERVERS if s.key in keys]
+    idle = tuple(int(x) for x in (args.idle or ("1000" if args.quick else "1000,5000,10000"))
+                 .split(","))
+    suite = Suite(duration=args.duration or (1.0 if args.quick else 3.0),
+                  warmup=0.3 if args.quick else 0.5,
+                  runs=args.runs or (1 if args.quick else 3),
+                  idle_sizes=idle,
+                  scaling_sizes=(10, 1000) if args.quick else (10, 100, 1000),
+                  burst_timeout=10.0 if args.quick else 20.0,
+                  servers=servers)
+    (RESULTS / "logs").mkdir(parents=True, exist_ok=True)
+    for f in (RESULTS / "logs").glob("*.log"):
+        f.unlink()
+    info = machine_info()
+    t0 = time.monotonic()
+    for server in servers:
+        suite.log(f"{server.label}:")
+        suite.run_server(server)
+    if not args.no_scaling and any(s.key == "ours" for s in servers):
+        suite.log("scaling (godot_ws, tight poll):")
+        suite.run_scaling(next(s for s in servers if s.key == "ours"))
+    if not args.no_variant:
+        suite.run_variant_bench(args.quick)
+    text = report(suite, info, time.monotonic() - t0)
+    (RESULTS / "latest.md").write_text(text + "\n")
+    (RESULTS / "latest.json").write_text(json.dumps({"machine": info, **suite.data}, indent=1))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""python-websockets' threaded server (websockets.sync.server), echo or broadcast.
+
+One thread per connection, as websockets runs it; each message goes back
+with its own type (str -> text frame, bytes -> binary frame).
+"""
+from __future__ import annotations
+
+import threading
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection, serve
+
+from _common import announce, parse_args, raise_nofile
+
+MAX_MESSAGE = 4 * 1024 * 1024
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    raise_nofile()
+    peers = set()
+    lock = threading.Lock()
+
+    def echo(ws: ServerConnection) -> None:
+        for message in ws:
+            ws.send(message)
+
+    def broadcast(ws: ServerConnection) -> None:
+        with lock:
+            peers.add(ws)
+        try:
+            for message in ws:
+                with lock:
+                    targets = list(peers)
+                for peer in targets:
+                    try:
+                        peer.send(message)
+                    except ConnectionClosed:
+                        pass
+        finally:
+            with lock:
+                peers.discard(ws)
+
+    handler = echo if args.mode == "echo" else broadcast
+    with serve(handler, "127.0.0.1", args.port, max_size=MAX_MESSAGE,
+               compression=None) as server:
+        host, port = server.socket.getsockname()[:2]
+        announce(host, port)
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
