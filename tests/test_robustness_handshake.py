@@ -5,7 +5,6 @@ being served the whole time. Complements tests/transport/test_handshake_sockets.
 from __future__ import annotations
 
 import base64
-import os
 import random
 import select
 import socket

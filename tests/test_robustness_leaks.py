@@ -10,7 +10,6 @@ a bounded settle), RSS ``RSS_TOLERANCE_KB``.
 from __future__ import annotations
 
 import socket
-import ssl
 import threading
 import time
 import unittest
@@ -94,7 +93,9 @@ def one_cycle(connect: Callable[[], socket.socket], port: int, i: int) -> None:
         sock.close()
 
 
-class LeakTestBase(unittest.TestCase):
+class LeakChecks:
+    """The leak test, mixed into one TestCase per transport below."""
+
     cycles = PLAIN_CYCLES
     warmup = 64      # cycles before the baseline: caches and allocator pools fill
 
@@ -170,11 +171,11 @@ class LeakTestBase(unittest.TestCase):
         self.assertLess(rss1 - rss0, RSS_TOLERANCE_KB, self.figures)
 
 
-class PlainLeakTests(LeakTestBase):
+class PlainLeakTests(LeakChecks, unittest.TestCase):
     cycles = PLAIN_CYCLES
 
 
-class TLSLeakTests(LeakTestBase):
+class TLSLeakTests(LeakChecks, unittest.TestCase):
     cycles = TLS_CYCLES
     warmup = 500     # OpenSSL's first few hundred handshakes grow its pools
 

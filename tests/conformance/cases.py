@@ -17,7 +17,7 @@ connection): both outcomes pass.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Tuple, Union
 
 from .wire import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
@@ -352,7 +352,8 @@ INVALID_UTF8 = (
     ("surrogate U+D800", b"\xed\xa0\x80"), ("surrogate U+DB7F", b"\xed\xad\xbf"),
     ("surrogate U+DB80", b"\xed\xae\x80"), ("surrogate U+DBFF", b"\xed\xaf\xbf"),
     ("surrogate U+DC00", b"\xed\xb0\x80"), ("surrogate U+DF80", b"\xed\xbe\x80"),
-    ("surrogate U+DFFF", b"\xed\xbf\xbf"), ("surrogate pair D800 DC00", b"\xed\xa0\x80\xed\xb0\x80"),
+    ("surrogate U+DFFF", b"\xed\xbf\xbf"),
+    ("surrogate pair D800 DC00", b"\xed\xa0\x80\xed\xb0\x80"),
     ("surrogate pair DBFF DFFF", b"\xed\xaf\xbf\xed\xbf\xbf"),
 )
 
@@ -379,7 +380,8 @@ def _utf8():
     yield Case("6.2.3", "valid UTF-8 in 1-byte fragments (code points split across frames)",
                steps(Send(_one_byte_fragments(HELLO_UTF8)), Expect((T(HELLO_UTF8),))), OPEN)
     yield Case("6.2.4", "valid 4-byte UTF-8 in 1-byte fragments, 1-byte writes",
-               steps(Send(_one_byte_fragments("🎮🎮".encode()), chop=1), Expect((T("🎮🎮"),))),
+               steps(Send(_one_byte_fragments("🎮🎮".encode()), chop=1),
+                     Expect((T("🎮🎮"),))),
                OPEN)
     yield Case("6.3.1", "invalid UTF-8 in one frame", steps(Send(text(INVALID_UTF8[0][1]))),
                FAIL_UTF8)
@@ -432,7 +434,8 @@ def _close():
     yield Case("7.1.6", "close, then text and binary in separate writes",
                steps(Send(close(1000)), Send(text("late")), Send(binary(b"later"))),
                Closed((1000,)))
-    yield Case("7.3.1", "close with an empty payload", steps(Send(close(None))), Closed((None, 1000)))
+    yield Case("7.3.1", "close with an empty payload", steps(Send(close(None))),
+               Closed((None, 1000)))
     yield Case("7.3.2", "close with a 1-byte payload", steps(Send(frame(OP_CLOSE, b"\x03"))),
                FAIL_PROTO)
     yield Case("7.3.3", "close 1000 without reason", steps(Send(close(1000))), Closed((1000,)))

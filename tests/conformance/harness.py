@@ -77,7 +77,8 @@ class EchoServerCase(ServerTestCase):
     def echo(self, peer_id: int) -> None:
         echo_all(self.server, peer_id)
 
-    def open_pump(self, headers: Sequence[str] = (), trailing: bytes = b"") -> Tuple[bytes, Pump, int]:
+    def open_pump(self, headers: Sequence[str] = (),
+                  trailing: bytes = b"") -> Tuple[bytes, Pump, int]:
         """A client through the upgrade: (101 head, its pump, its peer id)."""
         sock = self.raw()
         known = len(self.rec.of("client_connected"))
