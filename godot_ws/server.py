@@ -26,7 +26,7 @@ from .protocol.frames import frame_header
 from .protocol.limits import DEFAULT_LIMITS, Limits
 from .transport import events as ev
 from .transport.acceptor import Acceptor, Registry, open_listener
-from .transport.connection import ConnectionConfig
+from .transport.connection import ConnectionConfig, Cork
 from .transport.events import EventQueue
 from .transport.writer import BacklogWriter
 
@@ -279,8 +279,9 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self._writer = BacklogWriter()
         self._registry = Registry()
         self._tls = tls_context is not None
+        self._cork = Cork()
         cfg = ConnectionConfig(
-            events=self._events, writer=self._writer, protocols=self._protocols,
+            cork=self._cork, events=self._events, writer=self._writer, protocols=self._protocols,
             limits=self._limits, handshake_timeout=self._handshake_timeout,
             close_timeout=_check_seconds("close_timeout", self.close_timeout),
             tls_context=tls_context, extra_headers=self._extra_headers,
@@ -366,6 +367,14 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             self._events.wake()
 
     def _dispatch(self, batch: list) -> None:
+        cork = self._cork
+        cork.begin()
+        try:
+            self._dispatch_events(batch)
+        finally:
+            cork.end()
+
+    def _dispatch_events(self, batch: list) -> None:
         generation = self._generation
         mp_mode = self._mp
         for kind, conn, a, b in batch:

@@ -36,10 +36,12 @@ flood between two polls meets a bound.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import socket
 import threading
 import time
+from threading import get_ident
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
@@ -57,13 +59,37 @@ from ..protocol.frames import frame_header
 from ..protocol.limits import DEFAULT_LIMITS, Limits
 from . import events as ev
 
-__all__ = ["ConnectionConfig", "PeerConnection", "run_peer", "OPEN", "CLOSING", "CLOSED"]
+__all__ = ["ConnectionConfig", "Cork", "PeerConnection", "run_peer", "OPEN", "CLOSING", "CLOSED"]
 
 logger = logging.getLogger("godot_ws")
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
 _RECV_SIZE = 65536
+_IOV_MAX = 512
 _MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class Cork:
+    """Set by the polling thread around a dispatch: frames that thread writes
+    meanwhile are held per connection and written together at the end.
+
+    ``owner`` is the polling thread's ident while it dispatches, else 0;
+    ``dirty`` lists the connections holding corked frames (polling thread only).
+    """
+    __slots__ = ("owner", "dirty")
+
+    def __init__(self) -> None:
+        self.owner = 0
+        self.dirty: List["PeerConnection"] = []
+
+    def begin(self) -> None:
+        self.owner = get_ident()
+
+    def end(self) -> None:
+        self.owner = 0
+        dirty, self.dirty = self.dirty, []
+        for conn in dirty:
+            conn.uncork()
 
 
 @dataclass
@@ -82,6 +108,7 @@ class ConnectionConfig:
     ping_timeout: float = 0.0
     output_stall_timeout: float = 30.0
     no_delay: bool = True
+    cork: Cork = field(default_factory=Cork)
     trusted_proxies: Tuple[Any, ...] = ()
 
 
@@ -123,6 +150,8 @@ class PeerConnection(_SimpleWebSocketBase):
         self._trailing = b""
         self._backlog: Deque[memoryview] = deque()
         self._backlog_bytes = 0
+        self._corked: List[bytes] = []
+        self._corked_bytes = 0
         self._drained = threading.Event()
         self._drained.set()
         self._stall_since = 0.0
@@ -262,14 +291,25 @@ class PeerConnection(_SimpleWebSocketBase):
 
     def send_frame(self, header: bytes, payload: bytes) -> Error:
         """Queue one data frame (``header`` from ``frame_header``), applying the
-        output limits. Any thread; never blocks."""
+        output limits. Any thread; never blocks. On the polling thread inside
+        ``poll()`` the frame is corked: all of a peer's frames of one dispatch
+        go out in one write when the dispatch ends (see :class:`Cork`)."""
         with self.lock:
             if self.state != OPEN:
                 return Error.FAILED
-            if self.cfg.limits.output_full(len(self._backlog), self._backlog_bytes,
+            if self.cfg.limits.output_full(len(self._backlog) + (len(self._corked) >> 1),
+                                           self._backlog_bytes + self._corked_bytes,
                                            len(payload)):
                 return Error.ERR_OUT_OF_MEMORY
-            self._write_locked(header, payload)
+            cork = self.cfg.cork
+            if cork.owner and cork.owner == get_ident():
+                if not self._corked:
+                    cork.dirty.append(self)
+                    self._drained.clear()
+                self._corked += (header, payload)
+                self._corked_bytes += len(header) + len(payload)
+            else:
+                self._write_locked(header, payload)
             return Error.OK
 
     def send(self, data: Any) -> None:
@@ -324,44 +364,66 @@ class PeerConnection(_SimpleWebSocketBase):
 
     def outbound_buffered(self) -> int:
         with self.lock:
-            return self._backlog_bytes
+            return self._backlog_bytes + self._corked_bytes
 
     def _write_locked(self, data: bytes, payload: bytes = b"") -> None:
-        """Write ``data`` (+ ``payload``) now, or append to the backlog. Lock held."""
+        """Write ``data`` (+ ``payload``) now, or queue it behind what waits. Lock held."""
+        if self._corked:  # keep the order of frames corked before this one
+            self._corked += (data, payload) if payload else (data,)
+            self._corked_bytes += len(data) + len(payload)
+            return
+        self._send_parts_locked((data, payload) if payload else (data,))
+
+    def uncork(self) -> None:
+        """Polling thread, end of a dispatch: write everything corked in one go."""
+        with self.lock:
+            parts, self._corked, self._corked_bytes = self._corked, [], 0
+            if parts and self.sock.fileno() >= 0:
+                self._send_parts_locked(parts)
+            if not self._backlog:
+                self._drained.set()
+
+    def _send_parts_locked(self, parts: Sequence[bytes]) -> None:
+        """Send buffers in order with scatter-gather writes; what the kernel
+        does not take goes to the backlog. Lock held."""
         if self.tls is not None:
-            self.tls.write(data + payload if payload else data)
-            data, payload = self.tls.outgoing(), b""
-            if not data:
-                return
+            self.tls.write(b"".join(parts) if len(parts) > 1 else parts[0])
+            out = self.tls.outgoing()
+            parts = (out,) if out else ()
         if self._backlog:
-            self._backlog.append(memoryview(data))
-            self._backlog_bytes += len(data)
-            if payload:
-                self._backlog.append(memoryview(payload))
-                self._backlog_bytes += len(payload)
+            for part in parts:
+                self._backlog.append(memoryview(part))
+                self._backlog_bytes += len(part)
             return
-        try:
-            if payload:
-                sent = self.sock.sendmsg((data, payload), (), _MSG_DONTWAIT)
-            else:
-                sent = self.sock.send(data, _MSG_DONTWAIT)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self._abort_locked()
-            return
-        total = len(data) + len(payload)
-        if sent < total:
-            if sent < len(data):
-                self._backlog.append(memoryview(data)[sent:])
-                if payload:
-                    self._backlog.append(memoryview(payload))
-            else:
-                self._backlog.append(memoryview(payload)[sent - len(data):])
-            self._backlog_bytes += total - sent
-            self._drained.clear()
-            self._stall_since = time.monotonic()
-            self.cfg.writer.watch(self)
+        i = 0
+        n = len(parts)
+        while i < n:
+            chunk = parts[i:i + _IOV_MAX]
+            try:
+                sent = (self.sock.sendmsg(chunk, (), _MSG_DONTWAIT) if len(chunk) > 1
+                        else self.sock.send(chunk[0], _MSG_DONTWAIT))
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self._abort_locked()
+                return
+            for part in chunk:
+                size = len(part)
+                if sent >= size:
+                    sent -= size
+                    i += 1
+                    continue
+                self._backlog.append(memoryview(part)[sent:] if sent else memoryview(part))
+                self._backlog_bytes += size - sent
+                sent = 0
+                i += 1
+                for rest in parts[i:]:
+                    self._backlog.append(memoryview(rest))
+                    self._backlog_bytes += len(rest)
+                self._drained.clear()
+                self._stall_since = time.monotonic()
+                self.cfg.writer.watch(self)
+                return
 
     def flush_backlog(self) -> bool:
         """Send what the socket takes now (backlog writer thread). True when empty."""
@@ -369,7 +431,8 @@ class PeerConnection(_SimpleWebSocketBase):
             progressed = False
             while self._backlog:
                 try:
-                    sent = self.sock.sendmsg(list(self._backlog)[:64], [], _MSG_DONTWAIT)
+                    sent = self.sock.sendmsg(list(itertools.islice(self._backlog, _IOV_MAX)),
+                                             (), _MSG_DONTWAIT)
                 except BlockingIOError:
                     break
                 except OSError:
@@ -399,6 +462,7 @@ class PeerConnection(_SimpleWebSocketBase):
     def _abort_locked(self) -> None:
         self._backlog.clear()
         self._backlog_bytes = 0
+        self._corked, self._corked_bytes = [], 0
         self._drained.set()
         self.abort()
 
@@ -413,6 +477,7 @@ class PeerConnection(_SimpleWebSocketBase):
 
     def stop_close(self, code: int = 1000) -> None:
         """``stop()``: send a close frame if still open, try once to flush, drop TCP."""
+        self.uncork()
         with self.lock:
             if self.state == OPEN and self.connected:
                 self.state = CLOSING
@@ -456,14 +521,19 @@ class PeerConnection(_SimpleWebSocketBase):
                                 self._protocol_close_locked(1009, "")
                                 running = False
                                 break
-                            parts.append(chunk)
+                            if chunk:  # empty fragments must cost no memory per frame
+                                parts.append(chunk)
                             if event.message_finished:
                                 if self.state == OPEN:
                                     msgs.append(_join(parts, cls is TextMessage))
                                 parts = []
                                 size = 0
                         elif cls is Ping:
-                            if ws.state is ConnectionState.OPEN:
+                            # A client that floods pings and reads nothing must not
+                            # grow our output: answer within the output limits only
+                            # (RFC 6455 §5.5.3 allows answering just the latest ping).
+                            if ws.state is ConnectionState.OPEN and not cfg.limits.output_full(
+                                    len(self._backlog), self._backlog_bytes, len(event.payload)):
                                 self._write_locked(ws.send(event.response()))
                         elif cls is Pong:
                             self.last_pong = time.monotonic()
