@@ -118,11 +118,18 @@ slave = puppet      # Godot 3's deprecated keyword names
 sync = remotesync
 
 
-def _declared_mode(obj: Any, name: str) -> RPCMode | None:
-    """The mode a decorator gave member ``name`` of ``obj`` (the "script" mode), or None."""
+def _declared_mode(obj: Any, name: str, data: bool) -> RPCMode | None:
+    """The mode a decorator gave member ``name`` of ``obj`` (the "script" mode), or None.
+
+    ``data``: the rset lookup, which sees only attributes and properties; the rpc lookup
+    sees only methods. As in GDScript, ``remote func f`` gives no rset mode to ``f`` (a
+    client cannot overwrite the method) and ``remote var v`` no rpc mode to ``v``.
+    """
     try:
         member = inspect.getattr_static(obj, name)
     except AttributeError:
+        return None
+    if isinstance(member, (_SyncedVar, _SyncedProperty)) != data:
         return None
     member = getattr(member, "__func__", member)
     mode = getattr(member, _MODE_ATTR, None)
@@ -211,10 +218,10 @@ class RemoteNode:
 
     # The two mode lookups Godot makes: node config first, then the script.
     def rpc_modes_for(self, method: str) -> tuple[RPCMode | None, RPCMode | None]:
-        return self.rpc_modes.get(method), _declared_mode(self.obj, method)
+        return self.rpc_modes.get(method), _declared_mode(self.obj, method, data=False)
 
     def rset_modes_for(self, property: str) -> tuple[RPCMode | None, RPCMode | None]:
-        return self.rset_modes.get(property), _declared_mode(self.obj, property)
+        return self.rset_modes.get(property), _declared_mode(self.obj, property, data=True)
 
     def signature(self, method: str, fn: Callable) -> inspect.Signature | None:
         if method not in self._signatures:
