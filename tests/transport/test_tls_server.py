@@ -54,7 +54,7 @@ class TLSServerTests(ServerTestCase):
         def body():
             try:
                 with connect(f"wss://localhost:{self.port}", ssl=client_context(),
-                             max_size=None, open_timeout=5) as ws:
+                             max_size=None, open_timeout=30) as ws:
                     result["value"] = fn(ws)
             except BaseException as exc:  # reported on the test thread
                 result["error"] = exc
@@ -109,7 +109,7 @@ class TLSServerTests(ServerTestCase):
 
     def run_client_inline(self, fn):
         with connect(f"wss://localhost:{self.port}", ssl=client_context(),
-                     max_size=None, open_timeout=5) as ws:
+                     max_size=None, open_timeout=30) as ws:
             return fn(ws)
 
     def test_plain_ws_and_garbage_dropped(self):
