@@ -80,6 +80,9 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self.handshake_hook: Optional[Callable[..., Any]] = None
         #: Relay policy for multiplayer mode: ``policy(from_id, to_id, payload)``.
         self.relay_policy: Optional[mp.RelayPolicy] = None
+        #: Negotiate permessage-deflate when a client offers it (off, as Godot:
+        #: Godot's native clients cannot decode compressed frames).
+        self.compression = False
         #: Multiplayer mode: tell peers about each other (Godot always does).
         self.announce_peers = True
         self._extra_headers: Tuple[str, ...] = ()
@@ -286,6 +289,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             close_timeout=_check_seconds("close_timeout", self.close_timeout),
             tls_context=tls_context, extra_headers=self._extra_headers,
             handshake_hook=self.handshake_hook, trusted_proxies=self._trusted_proxies,
+            compression=bool(self.compression),
             ping_interval=_check_seconds("ping_interval", self.ping_interval, True),
             ping_timeout=_check_seconds("ping_timeout", self.ping_timeout, True),
             output_stall_timeout=_check_seconds("output_stall_timeout",

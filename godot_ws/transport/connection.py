@@ -50,10 +50,11 @@ import simple_websocket
 from simple_websocket.ws import Base as _SimpleWebSocketBase
 from wsproto import ConnectionType
 from wsproto.connection import Connection as WSProtoConnection, ConnectionState
-from wsproto.events import (BytesMessage, CloseConnection, Ping, Pong,
+from wsproto.events import (BytesMessage, CloseConnection, Message, Ping, Pong,
                             TextMessage)
 
 from ..enums import Error
+from ..protocol import deflate
 from ..protocol import handshake as hs
 from ..protocol.frames import frame_header
 from ..protocol.limits import DEFAULT_LIMITS, Limits
@@ -108,6 +109,7 @@ class ConnectionConfig:
     ping_timeout: float = 0.0
     output_stall_timeout: float = 30.0
     no_delay: bool = True
+    compression: bool = False
     cork: Cork = field(default_factory=Cork)
     trusted_proxies: Tuple[Any, ...] = ()
 
@@ -147,6 +149,7 @@ class PeerConnection(_SimpleWebSocketBase):
         self.peer: Any = None          # set by the polling thread (WebSocketPeer)
         self.peer_id = 0               # set by the polling thread
         self.hook_result: Any = None
+        self.deflate = False
         self._trailing = b""
         self._backlog: Deque[memoryview] = deque()
         self._backlog_bytes = 0
@@ -186,6 +189,13 @@ class PeerConnection(_SimpleWebSocketBase):
             req = hs.parse_request(head)
             hs.check_request(req)
             protocol = hs.select_subprotocol(req.protocols_header, cfg.protocols)
+            extensions, extra = [], cfg.extra_headers
+            if cfg.compression:
+                ext, offer = deflate.negotiate(req.headers.get("sec-websocket-extensions"),
+                                               cfg.limits.max_message_size)
+                if ext is not None:
+                    extensions = [ext]
+                    extra = extra + (f"Sec-WebSocket-Extensions: {offer}",)
             if cfg.handshake_hook is not None:
                 if cfg.trusted_proxies:
                     self.client_host = hs.forwarded_client(self.address[0], req.headers,
@@ -209,11 +219,11 @@ class PeerConnection(_SimpleWebSocketBase):
         if cfg.trusted_proxies:
             self.client_host = hs.forwarded_client(self.address[0], req.headers,
                                                    cfg.trusted_proxies)
-        if not self._send_blocking(hs.accept_response(req.key, protocol, cfg.extra_headers),
-                                   deadline):
+        if not self._send_blocking(hs.accept_response(req.key, protocol, extra), deadline):
             return
         self.subprotocol = protocol
-        self.ws = WSProtoConnection(ConnectionType.SERVER)
+        self.deflate = bool(extensions)
+        self.ws = WSProtoConnection(ConnectionType.SERVER, extensions=extensions)
         if cfg.no_delay:
             try:
                 self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -301,12 +311,16 @@ class PeerConnection(_SimpleWebSocketBase):
                                            self._backlog_bytes + self._corked_bytes,
                                            len(payload)):
                 return Error.ERR_OUT_OF_MEMORY
+            if self.deflate:  # a stateful compressor: frame here, in order
+                text = header[0] & 0x0F == 1
+                header = self.ws.send(Message(data=payload.decode("utf-8") if text else payload))
+                payload = b""
             cork = self.cfg.cork
             if cork.owner and cork.owner == get_ident():
                 if not self._corked:
                     cork.dirty.append(self)
                     self._drained.clear()
-                self._corked += (header, payload)
+                self._corked += (header, payload) if payload else (header,)
                 self._corked_bytes += len(header) + len(payload)
             else:
                 self._write_locked(header, payload)
