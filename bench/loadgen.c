@@ -645,9 +645,9 @@ static void loop(int *done, void (*tick)(double now)) {
         if (t - g_progress > cfg.stall) {
             int tcp = 0;
             for (int i = 0; i < g_nconns; i++) tcp += g_conns[i].state == ST_CONNECTING;
-            fail("stalled: no progress for %.0f s (%d open, %d opening: %d in TCP connect, "
-                 "%d waiting for the 101)%s%s", cfg.stall, g_open, g_opening, tcp, g_opening - tcp,
-                 g_what[0] ? "; waiting for: " : "", g_what);
+            fail("stalled %.0f s%s%s (%d open, %d opening: %d in TCP connect, %d waiting for "
+                 "the 101)", cfg.stall, g_what[0] ? " waiting for the " : "", g_what, g_open,
+                 g_opening, tcp, g_opening - tcp);
         }
     }
 }

@@ -365,7 +365,7 @@ def cell(r: Optional[Dict[str, Any]], fn: Callable[[Dict[str, Any]], str]) -> st
     if r is None:
         return "—"
     if not r.get("ok"):
-        return "FAILED: " + str(r.get("error", "?"))[:80].replace("|", "/")
+        return "FAILED: " + str(r.get("error", "?"))[:100].replace("|", "/")
     return fn(r)
 
 
