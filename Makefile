@@ -7,7 +7,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench venv godot clean
+.PHONY: run test bench venv godot chromium clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -16,22 +16,31 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
-# Real Godot 3.2.3 (Debian's godot3-server) is the client of the interop tests.
-godot:
-	@command -v godot3-server >/dev/null 2>&1 || { \
+# Install a Debian package when its command is missing (needs root; else say how).
+define need_apt
+	@command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq godot3-server >/dev/null 2>&1 || \
-	      { apt-get update -qq && apt-get install -y -qq godot3-server; }; \
+	    apt-get install -y -qq $(2) >/dev/null 2>&1 || \
+	      { apt-get update -qq && apt-get install -y -qq $(2); }; \
 	  else \
-	    echo "godot3-server is missing: run 'sudo apt-get install godot3-server'" >&2; exit 1; \
+	    echo "$(1) is missing: run 'sudo apt-get install $(2)'" >&2; exit 1; \
 	  fi; }
-	@command -v godot3-server >/dev/null 2>&1
+	@command -v $(1) >/dev/null 2>&1
+endef
+
+# Real Godot 3.2.3 (Debian's godot3-server) is the client of the interop tests.
+godot:
+	$(call need_apt,godot3-server,godot3-server)
+
+# Headless Chromium (Debian's chromium) is the browser of tests/browser/.
+chromium:
+	$(call need_apt,chromium,chromium)
 
 run: venv
 	$(VPY) -m godot_ws serve --mode relay --bind 127.0.0.1 --port 9080
 
-test: venv godot
+test: venv godot chromium
 	$(VPY) -m unittest discover -s tests -t . -p 'test_*.py'
 
 -include bench/Makefile.inc
