@@ -11,6 +11,7 @@ printed) and ``bench/results/latest.json`` (every run's raw numbers).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -450,6 +451,7 @@ def report(suite: Suite, info: Dict[str, str], elapsed: float) -> str:
            f"Machine: {info['nproc']} cores, {info['cpu']}, Linux {info['kernel']}, "
            f"Python {info['python']}; {info['versions']}; godot_ws {info['commit']}. "
            f"Load average at start: {info['loadavg']}. "
+           f"godot_ws servers' GIL switch interval: {info['switch_interval']} s. "
            f"Each timed scenario: {suite.runs} run(s) × {suite.duration:g} s after a "
            f"{suite.warmup:g} s warm-up; the table shows the median run. "
            f"Total time {elapsed / 60:.1f} min.", "",
@@ -517,6 +519,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--idle", help="idle peer counts (default 1000,5000,10000; quick 1000)")
     p.add_argument("--no-scaling", action="store_true")
     p.add_argument("--no-variant", action="store_true")
+    p.add_argument("--switch-interval", type=float,
+                   help="sys.setswitchinterval() for the godot_ws servers (default: CPython's "
+                        "0.005, untouched); the other servers always keep the default")
     args = p.parse_args(argv)
     if not os.access(LOADGEN, os.X_OK):
         print(f"{LOADGEN} is missing: build it with `make bench/loadgen` "
@@ -529,6 +534,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if unknown:
             p.error(f"unknown servers: {', '.join(sorted(unknown))}")
         servers = [s for s in SERVERS if s.key in keys]
+    if args.switch_interval:
+        extra = ("--switch-interval", str(args.switch_interval))
+        servers = [dataclasses.replace(s, args=s.args + extra) if s.key.startswith("ours") else s
+                   for s in servers]
     idle = tuple(int(x) for x in (args.idle or ("1000" if args.quick else "1000,5000,10000"))
                  .split(","))
     suite = Suite(duration=args.duration or (1.0 if args.quick else 3.0),
@@ -542,6 +551,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for f in (RESULTS / "logs").glob("*.log"):
         f.unlink()
     info = machine_info()
+    info["switch_interval"] = str(args.switch_interval or sys.getswitchinterval())
     t0 = time.monotonic()
     for server in servers:
         suite.log(f"{server.label}:")
