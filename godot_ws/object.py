@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import threading
 import logging
 import time
 from typing import Any, Callable, ClassVar, Iterable
@@ -86,6 +87,9 @@ class _Connection:
         self.alive = True
 
 
+_DEFERRED_LOCK = threading.Lock()
+
+
 def _index(value: Any, key: str) -> Any:
     if isinstance(value, dict):
         return value.get(key)
@@ -118,7 +122,7 @@ class Object:
         self._obj_user_signals: dict[str, tuple[dict, ...]] = {}
         self._obj_meta: dict[str, Any] = {}
         self._obj_blocking = False
-        self._obj_deferred: collections.deque = collections.deque()
+        self._obj_deferred: collections.deque | None = None  # made on first use
         self._obj_incoming: list[tuple["Object", str, Callable]] = []
         self._obj_id = next(_instance_ids)
         return self
@@ -300,7 +304,7 @@ class Object:
                         continue
                     self._remove(signal, conn)
                 if conn.flags & _DEFERRED:
-                    self._obj_deferred.append((conn.callback, args + conn.binds))
+                    self._deferred_queue().append((conn.callback, args + conn.binds))
                     continue
             try:
                 conn.callback(*args, *conn.binds)
@@ -337,14 +341,23 @@ class Object:
     def call_deferred(self, method: str, *args: Any) -> None:
         """Run ``call(method, *args)`` at the end of the next ``poll()``; any thread may call."""
         _check_name("method", method)
-        self._obj_deferred.append((self.call, (method,) + args))
+        self._deferred_queue().append((self.call, (method,) + args))
         self._wake()
 
     def set_deferred(self, property: str, value: Any) -> None:
         """Run ``set(property, value)`` at the end of the next ``poll()``; any thread may call."""
         _check_name("property", property)
-        self._obj_deferred.append((self.set, (property, value)))
+        self._deferred_queue().append((self.set, (property, value)))
         self._wake()
+
+    def _deferred_queue(self) -> collections.deque:
+        queue = self._obj_deferred
+        if queue is None:
+            with _DEFERRED_LOCK:  # any thread may be first
+                queue = self._obj_deferred
+                if queue is None:
+                    queue = self._obj_deferred = collections.deque()
+        return queue
 
     def _wake(self) -> None:
         """Hook: the server overrides it so deferred work from another thread wakes ``poll()``."""
@@ -352,6 +365,8 @@ class Object:
     def _flush_deferred(self) -> None:
         """Run the deferred work queued so far (work queued meanwhile waits for the next flush)."""
         queue = self._obj_deferred
+        if queue is None:
+            return
         for _ in range(len(queue)):
             fn, args = queue.popleft()
             try:

@@ -78,6 +78,9 @@ class Limits:
 DEFAULT_LIMITS = Limits.from_kb(64, 1024, 64, 1024)
 
 
+_NO_ITEMS: Deque[Tuple[bytes, bool]] = deque(maxlen=0)  # shared, always empty
+
+
 class InputQueue:
     """A peer's received packets, bounded as Godot's input ring buffers are.
 
@@ -87,7 +90,7 @@ class InputQueue:
     __slots__ = ("_items", "_bytes", "_max_bytes", "_max_packets")
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        self._items: Deque[Tuple[bytes, bool]] = deque()
+        self._items: Deque[Tuple[bytes, bool]] = _NO_ITEMS  # a deque from the first push
         self._bytes = 0
         self._max_bytes = limits.input_bytes
         self._max_packets = limits.input_packets
@@ -97,6 +100,8 @@ class InputQueue:
             return "Too many packets in queue! Dropping data."
         if self._bytes + len(data) > self._max_bytes:
             return "Buffer payload full! Dropping data."
+        if self._items is _NO_ITEMS:
+            self._items = deque()
         self._items.append((data, is_text))
         self._bytes += len(data)
         return None
@@ -109,7 +114,8 @@ class InputQueue:
         return item
 
     def clear(self) -> None:
-        self._items.clear()
+        if self._items is not _NO_ITEMS:
+            self._items.clear()
         self._bytes = 0
 
     def __len__(self) -> int:

@@ -36,7 +36,6 @@ flood between two polls meets a bound.
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import socket
 import threading
@@ -44,7 +43,7 @@ import time
 from threading import get_ident
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import simple_websocket
 from simple_websocket.ws import Base as _SimpleWebSocketBase
@@ -65,7 +64,9 @@ __all__ = ["ConnectionConfig", "Cork", "PeerConnection", "run_peer", "OPEN", "CL
 logger = logging.getLogger("godot_ws")
 
 OPEN, CLOSING, CLOSED = 0, 1, 2
+_IDLE_RECV_SIZE = 2048
 _RECV_SIZE = 65536
+_BIG_RECV_SIZE = 1 << 20
 _IOV_MAX = 512
 _MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
@@ -114,16 +115,6 @@ class ConnectionConfig:
     trusted_proxies: Tuple[Any, ...] = ()
 
 
-class _NoThread:
-    """simple-websocket starts its own reader thread; ours is already running."""
-
-    def __init__(self, target: Callable[[], None]) -> None:
-        self.name = "godot_ws-peer"
-
-    def start(self) -> None:
-        pass
-
-
 class HandshakeFailed(Exception):
     pass
 
@@ -151,12 +142,11 @@ class PeerConnection(_SimpleWebSocketBase):
         self.hook_result: Any = None
         self.deflate = False
         self._trailing = b""
-        self._backlog: Deque[memoryview] = deque()
+        self._backlog: List[memoryview] = []   # a list: idle peers should cost little
         self._backlog_bytes = 0
         self._corked: List[bytes] = []
         self._corked_bytes = 0
-        self._drained = threading.Event()
-        self._drained.set()
+        self._drain_waiter: Optional[threading.Event] = None  # made only when waited on
         self._stall_since = 0.0
         # Back-pressure counters: each has a single writer, so reading them
         # from the other thread is safe (they only grow).
@@ -164,18 +154,27 @@ class PeerConnection(_SimpleWebSocketBase):
         self.produced_bytes = 0
         self.consumed = 0              # packets poll() took (polling thread)
         self.consumed_bytes = 0
-        self._resume = threading.Event()
+        self._resume: Optional[threading.Event] = None       # made on the first park
         self.parked = False
         self.aborted = False
         self.last_pong = 0.0
         self._ping_sent = 0.0
         self.clean = False
-        super().__init__(sock=sock, connection_type=ConnectionType.SERVER,
-                         receive_bytes=_RECV_SIZE,
-                         max_message_size=cfg.limits.max_message_size,
-                         thread_class=_NoThread)
-        # Drop simple-websocket state this design does not use.
-        del self.input_buffer, self.event
+        # simple-websocket's Base state that its methods read. Base.__init__ is not
+        # called: it would build an h11 handshake, an Event and a reader thread
+        # that Godot's handshake and this peer thread replace.
+        self.sock = sock
+        self.subprotocol: Optional[str] = None
+        self.receive_bytes = _RECV_SIZE
+        self.ping_interval = None
+        self.max_message_size = cfg.limits.max_message_size
+        self.pong_received = True
+        self.connected = False
+        self.is_server = True
+        self.close_reason = 1005
+        self.close_message: Optional[str] = None
+        self.ws: Any = None
+        self.handshake()
 
     # -- handshake (peer thread only; nobody else knows this socket yet) -----
 
@@ -215,6 +214,7 @@ class PeerConnection(_SimpleWebSocketBase):
             logger.info("handshake from %s:%s failed: %s",
                         self.address[0], self.address[1], exc or type(exc).__name__)
             return
+        req.raw_headers = []  # handshake-only; the joined headers stay readable
         self.request = req
         if cfg.trusted_proxies:
             self.client_host = hs.forwarded_client(self.address[0], req.headers,
@@ -319,7 +319,6 @@ class PeerConnection(_SimpleWebSocketBase):
             if cork.owner and cork.owner == get_ident():
                 if not self._corked:
                     cork.dirty.append(self)
-                    self._drained.clear()
                 self._corked += (header, payload) if payload else (header,)
                 self._corked_bytes += len(header) + len(payload)
             else:
@@ -395,7 +394,7 @@ class PeerConnection(_SimpleWebSocketBase):
             if parts and self.sock.fileno() >= 0:
                 self._send_parts_locked(parts)
             if not self._backlog:
-                self._drained.set()
+                self._signal_drained_locked()
 
     def _send_parts_locked(self, parts: Sequence[bytes]) -> None:
         """Send buffers in order with scatter-gather writes; what the kernel
@@ -434,7 +433,6 @@ class PeerConnection(_SimpleWebSocketBase):
                 for rest in parts[i:]:
                     self._backlog.append(memoryview(rest))
                     self._backlog_bytes += len(rest)
-                self._drained.clear()
                 self._stall_since = time.monotonic()
                 self.cfg.writer.watch(self)
                 return
@@ -445,8 +443,7 @@ class PeerConnection(_SimpleWebSocketBase):
             progressed = False
             while self._backlog:
                 try:
-                    sent = self.sock.sendmsg(list(itertools.islice(self._backlog, _IOV_MAX)),
-                                             (), _MSG_DONTWAIT)
+                    sent = self.sock.sendmsg(self._backlog[:_IOV_MAX], (), _MSG_DONTWAIT)
                 except BlockingIOError:
                     break
                 except OSError:
@@ -454,20 +451,25 @@ class PeerConnection(_SimpleWebSocketBase):
                     break
                 progressed = progressed or sent > 0
                 self._backlog_bytes -= sent
-                while sent:
-                    head = self._backlog[0]
-                    if len(head) <= sent:
-                        sent -= len(head)
-                        self._backlog.popleft()
-                    else:
-                        self._backlog[0] = head[sent:]
-                        sent = 0
+                done = 0
+                for head in self._backlog:
+                    if len(head) > sent:
+                        break
+                    sent -= len(head)
+                    done += 1
+                del self._backlog[:done]
+                if sent:
+                    self._backlog[0] = self._backlog[0][sent:]
             if progressed:
                 self._stall_since = time.monotonic()
             if not self._backlog:
-                self._drained.set()
+                self._signal_drained_locked()
                 return True
             return False
+
+    def _signal_drained_locked(self) -> None:
+        if self._drain_waiter is not None and not self._corked:
+            self._drain_waiter.set()
 
     def stalled_for(self) -> float:
         """Seconds the backlog has made no progress (0 when empty)."""
@@ -477,13 +479,15 @@ class PeerConnection(_SimpleWebSocketBase):
         self._backlog.clear()
         self._backlog_bytes = 0
         self._corked, self._corked_bytes = [], 0
-        self._drained.set()
+        self._signal_drained_locked()
         self.abort()
 
     def abort(self) -> None:
         """Drop the TCP connection now; the peer thread wakes and reports it."""
         self.aborted = True
-        self._resume.set()
+        resume = self._resume
+        if resume is not None:
+            resume.set()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -582,7 +586,7 @@ class PeerConnection(_SimpleWebSocketBase):
                 if self._over_inflight():
                     self._park()
             try:
-                raw = self.sock.recv(_RECV_SIZE)
+                raw = self._recv(size > _RECV_SIZE)
             except OSError:
                 break
             if not raw:
@@ -594,6 +598,21 @@ class PeerConnection(_SimpleWebSocketBase):
             else:
                 data = raw
         self._finish()
+
+    def _recv(self, big: bool) -> bytes:
+        """Wait for data with a small buffer (an idle peer holds only that much),
+        then take what else is there in one non-blocking read: a large one while
+        a large message is arriving (``big``), else a moderate one, so that one
+        read (one batch for ``poll()``) stays bounded."""
+        sock = self.sock
+        first = sock.recv(_IDLE_RECV_SIZE)
+        if len(first) < _IDLE_RECV_SIZE:
+            return first
+        try:
+            more = sock.recv(_BIG_RECV_SIZE if big else _RECV_SIZE, _MSG_DONTWAIT)
+        except BlockingIOError:
+            return first
+        return first + more
 
     def _tls_read(self, raw: bytes) -> Optional[bytes]:
         from .tls import TLSClosed, TLSError
@@ -631,12 +650,15 @@ class PeerConnection(_SimpleWebSocketBase):
 
     def _park(self) -> None:
         """Stop reading while ``poll()`` has not taken what this peer sent."""
+        if self._resume is None:
+            self._resume = threading.Event()
+        resume = self._resume
         while self._over_inflight() and not self.aborted:
-            self._resume.clear()
+            resume.clear()
             self.parked = True
             if not self._over_inflight():
                 break
-            self._resume.wait(0.5)
+            resume.wait(0.5)
         self.parked = False
 
     def took(self, packets: int, nbytes: int) -> None:
@@ -650,7 +672,12 @@ class PeerConnection(_SimpleWebSocketBase):
         with self.lock:
             self.state = CLOSED
         self.cfg.events.put((ev.DISCONNECTED, self, self.clean, None))
-        self._drained.wait(self.cfg.close_timeout)
+        with self.lock:
+            waiter = None
+            if self._backlog or self._corked:
+                waiter = self._drain_waiter = threading.Event()
+        if waiter is not None:
+            waiter.wait(self.cfg.close_timeout)
         self.cfg.writer.forget(self)
         if self.tls is not None:
             with self.lock:
@@ -700,11 +727,8 @@ def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: Tuple[str, int
     """Peer thread body: handshake, announce, read until the end, clean up."""
     conn: Optional[PeerConnection] = None
     try:
-        try:
-            conn = PeerConnection(cfg, sock, address, accepted_at)
-        except simple_websocket.ConnectionError:
-            conn = None
-        if conn is None or not conn.connected:
+        conn = PeerConnection(cfg, sock, address, accepted_at)
+        if not conn.connected:
             _close_quietly(sock)
             return
         registry.adopt(sock, conn)
