@@ -371,6 +371,9 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             self._events.wake()
 
     def _dispatch(self, batch: list) -> None:
+        if len(batch) == 1 and (batch[0][0] != ev.DATA or len(batch[0][2]) == 1):
+            self._dispatch_events(batch)  # one message: nothing to gather, write at once
+            return
         cork = self._cork
         cork.begin()
         try:

@@ -6,7 +6,7 @@ and the output rule of later Godot 3.x (spec §3.3).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Deque, Optional, Tuple
 
 __all__ = ["nearest_shift", "Limits", "DEFAULT_LIMITS", "InputQueue"]
@@ -47,27 +47,22 @@ class Limits:
                    nearest_shift(output_buffer_size_kb - 1) + 10,
                    nearest_shift(output_max_packets - 1))
 
-    @property
-    def max_message_size(self) -> int:
-        """Largest incoming message accepted on the wire; a bigger one closes with 1009."""
-        return 1 << self.in_buf_shift
+    def __post_init__(self) -> None:
+        # Derived sizes, computed once: they are read for every message.
+        object.__setattr__(self, "max_message_size", 1 << self.in_buf_shift)
+        object.__setattr__(self, "input_bytes", (1 << self.in_buf_shift) - 1)
+        object.__setattr__(self, "input_packets", max(1, (1 << self.in_pkt_shift) - 1))
+        object.__setattr__(self, "output_bytes", 1 << self.out_buf_shift)
+        object.__setattr__(self, "output_packets", 1 << self.out_pkt_shift)
 
-    @property
-    def input_bytes(self) -> int:
-        """Usable input ring capacity in bytes (one less than its size)."""
-        return (1 << self.in_buf_shift) - 1
-
-    @property
-    def input_packets(self) -> int:
-        return max(1, (1 << self.in_pkt_shift) - 1)
-
-    @property
-    def output_bytes(self) -> int:
-        return 1 << self.out_buf_shift
-
-    @property
-    def output_packets(self) -> int:
-        return 1 << self.out_pkt_shift
+    #: Largest incoming message accepted on the wire; a bigger one closes with 1009.
+    max_message_size: int = field(init=False, repr=False, compare=False)
+    #: Usable input ring capacity in bytes and packets (one less than its size).
+    input_bytes: int = field(init=False, repr=False, compare=False)
+    input_packets: int = field(init=False, repr=False, compare=False)
+    #: Output limits of later Godot 3.x (see ``output_full``).
+    output_bytes: int = field(init=False, repr=False, compare=False)
+    output_packets: int = field(init=False, repr=False, compare=False)
 
     def output_full(self, queued_packets: int, queued_bytes: int, size: int) -> bool:
         """Later Godot 3.x's ``put_packet`` refusal rule (ERR_OUT_OF_MEMORY)."""

@@ -2,7 +2,13 @@
 
 Peer threads append whole batches (everything one socket read produced) with
 one lock acquisition; the polling thread takes everything queued at once. The
-polling thread is woken only when it is actually waiting.
+polling thread is woken only when it is actually waiting, through a lock used
+as a binary semaphore: cheaper than a Condition (no lock allocated per wait,
+and the waker never holds a lock the woken thread needs first).
+
+Locks: ``_lock`` guards ``_events``, ``_waiting`` and ``_signaled``;
+``_wakeup`` is held by the queue except between a producer's release and the
+waiting consumer's acquire.
 """
 from __future__ import annotations
 
@@ -19,43 +25,57 @@ DISCONNECTED = 3     # a = was_clean_close
 
 
 class EventQueue:
-    """Lock: ``_cond`` guards ``_events`` and ``_waiting``."""
-
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._wakeup = threading.Lock()
+        self._wakeup.acquire()
         self._events: List[tuple] = []
         self._waiting = False
+        self._signaled = False
+
+    def _signal_locked(self) -> bool:
+        if self._waiting and not self._signaled:
+            self._signaled = True
+            return True
+        return False
 
     def put(self, event: tuple) -> None:
-        with self._cond:
+        with self._lock:
             self._events.append(event)
-            if self._waiting:
-                self._cond.notify()
+            wake = self._signal_locked()
+        if wake:
+            self._wakeup.release()
 
     def put_many(self, events: List[tuple]) -> None:
-        with self._cond:
+        with self._lock:
             self._events.extend(events)
-            if self._waiting:
-                self._cond.notify()
+            wake = self._signal_locked()
+        if wake:
+            self._wakeup.release()
 
     def wake(self) -> None:
         """Make a blocked :meth:`take_all` return (e.g. after ``call_deferred``)."""
-        with self._cond:
-            if self._waiting:
-                self._cond.notify()
+        with self._lock:
+            wake = self._signal_locked()
+        if wake:
+            self._wakeup.release()
 
     def take_all(self, timeout: Optional[float]) -> List[Any]:
-        """Everything queued; waits up to ``timeout`` s for the first event."""
-        with self._cond:
-            if not self._events and timeout is not None and timeout > 0:
-                self._waiting = True
-                try:
-                    self._cond.wait(timeout)
-                finally:
-                    self._waiting = False
+        """Everything queued; waits up to ``timeout`` s (None: forever) for the first event."""
+        with self._lock:
+            if self._events or (timeout is not None and timeout <= 0):
+                events, self._events = self._events, []
+                return events
+            self._waiting = True
+            self._signaled = False
+        got = self._wakeup.acquire(timeout=-1 if timeout is None else timeout)
+        with self._lock:
+            self._waiting = False
+            if self._signaled and not got:
+                self._wakeup.acquire()  # released just after our wait timed out
             events, self._events = self._events, []
             return events
 
     def clear(self) -> None:
-        with self._cond:
+        with self._lock:
             self._events = []
