@@ -141,6 +141,7 @@ class PeerConnection(_SimpleWebSocketBase):
         self.peer_id = 0               # set by the polling thread
         self.hook_result: Any = None
         self.deflate = False
+        self._slow_path = True   # TLS or compression: writes take the general path
         self._trailing = b""
         self._backlog: List[memoryview] = []   # a list: idle peers should cost little
         self._backlog_bytes = 0
@@ -223,6 +224,7 @@ class PeerConnection(_SimpleWebSocketBase):
             return
         self.subprotocol = protocol
         self.deflate = bool(extensions)
+        self._slow_path = self.deflate or self.tls is not None
         self.ws = WSProtoConnection(ConnectionType.SERVER, extensions=extensions)
         if cfg.no_delay:
             try:
@@ -307,6 +309,20 @@ class PeerConnection(_SimpleWebSocketBase):
         with self.lock:
             if self.state != OPEN:
                 return Error.FAILED
+            if not (self._backlog or self._corked or self._slow_path or self.cfg.cork.owner):
+                # The common case: nothing queued, plain TCP, no compression.
+                if len(payload) >= self.cfg.limits.output_bytes:
+                    return Error.ERR_OUT_OF_MEMORY
+                try:
+                    sent = self.sock.sendmsg((header, payload), (), _MSG_DONTWAIT)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    self._abort_locked()
+                    return Error.OK
+                if sent < len(header) + len(payload):
+                    self._queue_unsent_locked((header, payload), sent)
+                return Error.OK
             if self.cfg.limits.output_full(len(self._backlog) + (len(self._corked) >> 1),
                                            self._backlog_bytes + self._corked_bytes,
                                            len(payload)):
@@ -426,16 +442,21 @@ class PeerConnection(_SimpleWebSocketBase):
                     sent -= size
                     i += 1
                     continue
-                self._backlog.append(memoryview(part)[sent:] if sent else memoryview(part))
-                self._backlog_bytes += size - sent
-                sent = 0
-                i += 1
-                for rest in parts[i:]:
-                    self._backlog.append(memoryview(rest))
-                    self._backlog_bytes += len(rest)
-                self._stall_since = time.monotonic()
-                self.cfg.writer.watch(self)
+                self._queue_unsent_locked(parts[i:], sent)
                 return
+
+    def _queue_unsent_locked(self, parts: Sequence[bytes], sent: int) -> None:
+        """Backlog what the kernel did not take of ``parts`` (``sent`` bytes went out)."""
+        for part in parts:
+            size = len(part)
+            if sent >= size:
+                sent -= size
+                continue
+            self._backlog.append(memoryview(part)[sent:] if sent else memoryview(part))
+            self._backlog_bytes += size - sent
+            sent = 0
+        self._stall_since = time.monotonic()
+        self.cfg.writer.watch(self)
 
     def flush_backlog(self) -> bool:
         """Send what the socket takes now (backlog writer thread). True when empty."""
