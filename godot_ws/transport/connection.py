@@ -111,6 +111,7 @@ class ConnectionConfig:
     output_stall_timeout: float = 30.0
     no_delay: bool = True
     compression: bool = False
+    gate: Any = field(default_factory=threading.Lock)
     cork: Cork = field(default_factory=Cork)
     trusted_proxies: Tuple[Any, ...] = ()
 
@@ -543,68 +544,72 @@ class PeerConnection(_SimpleWebSocketBase):
         running = True
         while running:
             if data:
-                batch: List[tuple] = []
-                msgs: List[Tuple[bytes, bool]] = []
-                with self.lock:
-                    ws = self.ws
-                    try:
-                        ws.receive_data(data)
-                    except Exception:  # wsproto refuses data after CLOSED
-                        break
-                    for event in ws.events():
-                        cls = event.__class__
-                        if cls is BytesMessage or cls is TextMessage:
-                            chunk = event.data
-                            size += len(chunk) if cls is BytesMessage else len(chunk.encode("utf-8"))
-                            if size > max_size:
-                                self._protocol_close_locked(1009, "")
-                                running = False
-                                break
-                            if chunk:  # empty fragments must cost no memory per frame
-                                parts.append(chunk)
-                            if event.message_finished:
-                                if self.state == OPEN:
-                                    msgs.append(_join(parts, cls is TextMessage))
-                                parts = []
-                                size = 0
-                        elif cls is Ping:
-                            # A client that floods pings and reads nothing must not
-                            # grow our output: answer within the output limits only
-                            # (RFC 6455 §5.5.3 allows answering just the latest ping).
-                            if ws.state is ConnectionState.OPEN and not cfg.limits.output_full(
-                                    len(self._backlog), self._backlog_bytes, len(event.payload)):
-                                self._write_locked(ws.send(event.response()))
-                        elif cls is Pong:
-                            self.last_pong = time.monotonic()
-                        elif cls is CloseConnection:
-                            running = False
-                            if ws.state is ConnectionState.OPEN or (
-                                    ws.state is ConnectionState.LOCAL_CLOSING):
-                                # wsproto reports a parse failure as a close event
-                                # without leaving its current state.
-                                self._protocol_close_locked(event.code, "")
-                                break
-                            self.clean = True
-                            if ws.state is ConnectionState.REMOTE_CLOSING:
-                                code = 0 if event.code == 1005 else int(event.code)
-                                reason = (event.reason or "").split("\x00", 1)[0]
-                                if self.state == OPEN:
-                                    batch.append((ev.CLOSE_REQUEST, self, code, reason))
-                                self._write_locked(ws.send(event.response()))
-                            self.state = CLOSED
+                # One peer thread parses at a time: the others wait off the GIL, so
+                # with thousands of peers the polling thread is not starved of it.
+                with cfg.gate:
+                    batch: List[tuple] = []
+                    msgs: List[Tuple[bytes, bool]] = []
+                    with self.lock:
+                        ws = self.ws
+                        try:
+                            ws.receive_data(data)
+                        except Exception:  # wsproto refuses data after CLOSED
                             break
-                if msgs:
-                    nbytes = 0
-                    for m in msgs:
-                        nbytes += len(m[0])
-                    self.produced += len(msgs)
-                    self.produced_bytes += nbytes
-                    batch.insert(0, (ev.DATA, self, msgs, nbytes))
-                if batch:
-                    queue.put_many(batch)
-                if not running:
-                    break
-                if self._over_inflight():
+                        for event in ws.events():
+                            cls = event.__class__
+                            if cls is BytesMessage or cls is TextMessage:
+                                chunk = event.data
+                                size += len(chunk) if cls is BytesMessage else len(chunk.encode("utf-8"))
+                                if size > max_size:
+                                    self._protocol_close_locked(1009, "")
+                                    running = False
+                                    break
+                                if chunk:  # empty fragments must cost no memory per frame
+                                    parts.append(chunk)
+                                if event.message_finished:
+                                    if self.state == OPEN:
+                                        msgs.append(_join(parts, cls is TextMessage))
+                                    parts = []
+                                    size = 0
+                            elif cls is Ping:
+                                # A client that floods pings and reads nothing must not
+                                # grow our output: answer within the output limits only
+                                # (RFC 6455 §5.5.3 allows answering just the latest ping).
+                                if ws.state is ConnectionState.OPEN and not cfg.limits.output_full(
+                                        len(self._backlog), self._backlog_bytes, len(event.payload)):
+                                    self._write_locked(ws.send(event.response()))
+                            elif cls is Pong:
+                                self.last_pong = time.monotonic()
+                            elif cls is CloseConnection:
+                                running = False
+                                if ws.state is ConnectionState.OPEN or (
+                                        ws.state is ConnectionState.LOCAL_CLOSING):
+                                    # wsproto reports a parse failure as a close event
+                                    # without leaving its current state.
+                                    self._protocol_close_locked(event.code, "")
+                                    break
+                                self.clean = True
+                                if ws.state is ConnectionState.REMOTE_CLOSING:
+                                    code = 0 if event.code == 1005 else int(event.code)
+                                    reason = (event.reason or "").split("\x00", 1)[0]
+                                    if self.state == OPEN:
+                                        batch.append((ev.CLOSE_REQUEST, self, code, reason))
+                                    self._write_locked(ws.send(event.response()))
+                                self.state = CLOSED
+                                break
+                    if msgs:
+                        nbytes = 0
+                        for m in msgs:
+                            nbytes += len(m[0])
+                        self.produced += len(msgs)
+                        self.produced_bytes += nbytes
+                        batch.insert(0, (ev.DATA, self, msgs, nbytes))
+                    if batch:
+                        queue.put_many(batch)
+                    if not running:
+                        break
+                    must_park = self._over_inflight()
+                if must_park:
                     self._park()
             try:
                 raw = self._recv(size > _RECV_SIZE)
