@@ -29,6 +29,12 @@ that does no I/O, so no call under the lock ever blocks), the backlog and its
 counters, and ``state``. No blocking call is made while holding it: the peer
 thread waits in ``recv`` without it.
 
+``cfg.gate`` (one per server) is held by a peer thread while it parses one
+read and hands the batch over, never while it waits in ``recv`` or is parked;
+it is always taken first (before ``lock`` and the event queue's lock), so it
+cannot deadlock. One parser at a time costs nothing under the GIL and keeps
+thousands of peer threads from starving the polling thread of it.
+
 Reads flow up as one event batch per socket read (``EventQueue.put_many``).
 The peer thread stops reading (TCP back-pressure) while the packets it handed
 over but ``poll()`` has not yet taken exceed the peer's input limits, so a
