@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
-import threading
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple

@@ -115,7 +115,7 @@ class ServerTestCase(unittest.TestCase):
     def ws(self, protocols: Optional[str] = None, extra: bytes = b"") -> "RawClient":
         """A raw socket that completed the upgrade (checked), with a wsproto parser."""
         s = self.raw()
-        headers = [f"GET /chat HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
+        headers = ["GET /chat HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
                    "Upgrade: websocket", "Connection: Upgrade",
                    f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
                    "Sec-WebSocket-Version: 13"]
@@ -228,3 +228,14 @@ class RawClient:
 
     def recv_raw_until_eof(self, timeout: float = TIMEOUT) -> bytes:
         return bytes(self.raw_in) + read_all(self.sock, timeout)
+
+
+def echo_same_type(server: WebSocketServer, peer_id: int) -> None:
+    """Send every queued packet of ``peer_id`` back with its own frame type."""
+    from godot_ws.enums import WriteMode
+    peer = server.get_peer(peer_id)
+    while peer.get_available_packet_count():
+        data = peer.get_packet()
+        peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if peer.was_string_packet()
+                            else WriteMode.WRITE_MODE_BINARY)
+        peer.put_packet(data)

@@ -14,9 +14,9 @@ import selectors
 import socket
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
-from .connection import ConnectionConfig, run_peer
+from .connection import ConnectionConfig, close_quietly, run_peer
 
 __all__ = ["Acceptor", "Registry", "open_listener"]
 
@@ -111,7 +111,17 @@ class Acceptor:
                     self._start_peer(sock, addr)
         finally:
             sel.close()
+            self._close_backlog()
             listener.close()
+
+    def _close_backlog(self) -> None:
+        """Close connections still in the listen queue with EOF, not a reset."""
+        for _ in range(4096):
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            close_quietly(sock)
 
     def _start_peer(self, sock: socket.socket, addr: Tuple[Any, ...]) -> None:
         if self._refuse():

@@ -47,7 +47,6 @@ import socket
 import threading
 import time
 from threading import get_ident
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
@@ -65,7 +64,8 @@ from ..protocol.frames import frame_header
 from ..protocol.limits import DEFAULT_LIMITS, Limits
 from . import events as ev
 
-__all__ = ["ConnectionConfig", "Cork", "PeerConnection", "run_peer", "OPEN", "CLOSING", "CLOSED"]
+__all__ = ["ConnectionConfig", "Cork", "PeerConnection", "close_quietly", "run_peer",
+           "OPEN", "CLOSING", "CLOSED"]
 
 logger = logging.getLogger("godot_ws")
 
@@ -164,6 +164,7 @@ class PeerConnection(_SimpleWebSocketBase):
         self.consumed_bytes = 0
         self._resume: Optional[threading.Event] = None       # made on the first park
         self.parked = False
+        self.parks = 0                 # times reading stopped for back-pressure
         self.aborted = False
         self.last_pong = 0.0
         self._ping_sent = 0.0
@@ -685,6 +686,7 @@ class PeerConnection(_SimpleWebSocketBase):
         if self._resume is None:
             self._resume = threading.Event()
         resume = self._resume
+        self.parks += 1
         while self._over_inflight() and not self.aborted:
             resume.clear()
             self.parked = True
@@ -724,7 +726,7 @@ class PeerConnection(_SimpleWebSocketBase):
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self.sock.close()
+        close_quietly(self.sock)
         self.connected = False
 
 
@@ -761,21 +763,30 @@ def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: Tuple[str, int
     try:
         conn = PeerConnection(cfg, sock, address, accepted_at)
         if not conn.connected:
-            _close_quietly(sock)
+            close_quietly(sock)
             return
         registry.adopt(sock, conn)
         cfg.events.put((ev.CONNECTED, conn, conn.subprotocol, None))
         conn._thread()
     except Exception:
         logger.exception("peer thread for %s:%s failed", *address[:2])
-        _close_quietly(sock)
+        close_quietly(sock)
         if conn is not None and conn.connected:
             cfg.events.put((ev.DISCONNECTED, conn, False, None))
     finally:
         registry.release(sock)
 
 
-def _close_quietly(sock: socket.socket) -> None:
+def close_quietly(sock: socket.socket) -> None:
+    """Close after reading what the client already sent (bounded): closing with
+    unread input would make the kernel answer with a reset instead of EOF."""
+    try:
+        sock.setblocking(False)
+        for _ in range(16):
+            if not sock.recv(65536):
+                break
+    except OSError:
+        pass
     try:
         sock.close()
     except OSError:

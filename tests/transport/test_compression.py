@@ -7,8 +7,7 @@ import zlib
 
 from websockets.sync.client import connect
 
-from godot_ws.enums import WriteMode
-from tests.support import ServerTestCase, masked_frame, poll_until, read_http_head
+from tests.support import echo_same_type, ServerTestCase, masked_frame, poll_until, read_http_head
 
 OFFER = "permessage-deflate; client_max_window_bits"
 
@@ -35,11 +34,7 @@ class CompressionTests(ServerTestCase):
         server.connect("data_received", self.echo)
 
     def echo(self, pid):
-        peer = self.server.get_peer(pid)
-        data = peer.get_packet()
-        peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if peer.was_string_packet()
-                            else WriteMode.WRITE_MODE_BINARY)
-        peer.put_packet(data)
+        echo_same_type(self.server, pid)
 
     def head_for(self, extensions: str) -> bytes:
         s = self.raw()

@@ -3,7 +3,6 @@ import socket
 import time
 import unittest
 
-from godot_ws.enums import Error
 from tests.support import SAMPLE_KEY, ServerTestCase, read_all, read_http_head
 
 GOOD = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

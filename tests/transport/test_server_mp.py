@@ -2,10 +2,9 @@
 import struct
 import unittest
 
-from wsproto.events import BytesMessage, CloseConnection
+from wsproto.events import BytesMessage
 
 from godot_ws.enums import Error
-from godot_ws.server import WebSocketServer
 from tests.support import ServerTestCase, poll_until
 
 H = struct.Struct("<Bii")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
 import unittest
 
@@ -11,8 +10,7 @@ from wsproto.events import BytesMessage, CloseConnection, Pong, TextMessage
 
 from godot_ws.enums import ConnectionStatus, Error, WriteMode
 from godot_ws.server import WebSocketServer
-from tests.support import (ServerTestCase, masked_frame, poll_until, read_all,
-                           read_http_head)
+from tests.support import ServerTestCase, masked_frame, poll_until, read_all
 
 
 class ListenTests(unittest.TestCase):
@@ -263,7 +261,7 @@ class CloseTests(ServerTestCase):
         self.server.close_timeout = 0.3
         self.server.listen(0)
         self.port = self.server.get_port()
-        c = self.ws()
+        self.ws()  # a client that never answers the close frame
         (pid, _), = self.rec.wait("client_connected")
         self.server.disconnect_peer(pid)
         self.assertEqual(self.rec.wait("client_disconnected", timeout=5), [(pid, False, True)])

@@ -1,6 +1,5 @@
 """wss:// end to end: Python ssl clients verifying a root -> intermediate -> leaf chain."""
 import os
-import socket
 import ssl
 import threading
 import time
@@ -9,9 +8,9 @@ import unittest
 from websockets.sync.client import connect
 
 from godot_ws.crypto import X509Certificate
-from godot_ws.enums import Error, WriteMode
+from godot_ws.enums import Error
 from godot_ws.server import WebSocketServer
-from tests.support import ServerTestCase, poll_until, read_all
+from tests.support import echo_same_type, ServerTestCase, poll_until, read_all
 from tests.tls_fixtures import make_chain, other_key
 
 CHAIN = None
@@ -41,11 +40,7 @@ class TLSServerTests(ServerTestCase):
         server.connect("data_received", self.echo)
 
     def echo(self, pid):
-        peer = self.server.get_peer(pid)
-        data = peer.get_packet()
-        peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if peer.was_string_packet()
-                            else WriteMode.WRITE_MODE_BINARY)
-        peer.put_packet(data)
+        echo_same_type(self.server, pid)
 
     def run_client(self, fn):
         """Run ``fn(ws)`` in a thread while this thread polls the server."""
