@@ -546,6 +546,7 @@ class PeerConnection(_SimpleWebSocketBase):
         size = 0
         max_size = cfg.limits.max_message_size
         data = self._trailing
+        extra = b""
         self._trailing = b""
         self.sock.settimeout(None)
         running = True
@@ -560,6 +561,8 @@ class PeerConnection(_SimpleWebSocketBase):
                         ws = self.ws
                         try:
                             ws.receive_data(data)
+                            if extra:
+                                ws.receive_data(extra)
                         except Exception:  # wsproto refuses data after CLOSED
                             break
                         for event in ws.events():
@@ -619,33 +622,33 @@ class PeerConnection(_SimpleWebSocketBase):
                 if must_park:
                     self._park()
             try:
-                raw = self._recv(size > _RECV_SIZE)
+                raw, extra = self._recv(size > 0)
             except OSError:
                 break
             if not raw:
                 break
             if self.tls is not None:
-                data = self._tls_read(raw)
+                data = self._tls_read(raw + extra if extra else raw)
+                extra = b""
                 if data is None:
                     break
             else:
                 data = raw
         self._finish()
 
-    def _recv(self, big: bool) -> bytes:
+    def _recv(self, big: bool) -> Tuple[bytes, bytes]:
         """Wait for data with a small buffer (an idle peer holds only that much),
         then take what else is there in one non-blocking read: a large one while
-        a large message is arriving (``big``), else a moderate one, so that one
-        read (one batch for ``poll()``) stays bounded."""
+        a message is partly in (``big``), else a moderate one, so that one read
+        (one batch for ``poll()``) stays bounded. Returns both pieces, uncopied."""
         sock = self.sock
         first = sock.recv(_IDLE_RECV_SIZE)
         if len(first) < _IDLE_RECV_SIZE:
-            return first
+            return first, b""
         try:
-            more = sock.recv(_BIG_RECV_SIZE if big else _RECV_SIZE, _MSG_DONTWAIT)
+            return first, sock.recv(_BIG_RECV_SIZE if big else _RECV_SIZE, _MSG_DONTWAIT)
         except BlockingIOError:
-            return first
-        return first + more
+            return first, b""
 
     def _tls_read(self, raw: bytes) -> Optional[bytes]:
         from .tls import TLSClosed, TLSError
