@@ -6,6 +6,7 @@
  * comes back is compared with what was sent (content, length, frame type,
  * order) before it counts: a broken server fails the run instead of looking
  * fast. No dependencies: gcc -O2 -o loadgen loadgen.c
+ * With OpenSSL (wss://, --tls): gcc -O2 -DLOADGEN_TLS -o loadgen loadgen.c -lssl -lcrypto
  *
  * Scenarios (first argument):
  *   verify     one connection: edge sizes, text/binary, fragments, pings,
@@ -18,6 +19,12 @@
  *              not yet delivered everywhere. Delivered msgs/s.
  *   idle       --conns N idle peers: server RSS per peer, then a burst (each
  *              peer sends one message, all must be answered).
+ *   features   prints {"tls": true|false, ...}: whether --tls is built in.
+ *
+ * --tls speaks wss://: an OpenSSL client whose non-blocking handshake runs in
+ * the same epoll loop (every connection does a full handshake: no session
+ * resumption); --tls-ca FILE verifies the server's chain against FILE
+ * (without it nothing is verified). The WebSocket layer is the same.
  *
  * Output: one JSON object on stdout. Exit 0 ok, 1 failure (JSON has "error"),
  * 2 usage. With --server-pid the server's CPU time (all threads, from
@@ -40,6 +47,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef LOADGEN_TLS
+#include <limits.h>
+#include <signal.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#endif
 
 /* ------------------------------------------------------------------ utils */
 
@@ -211,7 +225,7 @@ static const uint8_t *pattern(int text, int conn, uint64_t seq) {
 
 /* ------------------------------------------------------------ connection */
 
-enum { ST_FREE, ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_CLOSING, ST_CLOSED };
+enum { ST_FREE, ST_CONNECTING, ST_TLS, ST_HANDSHAKE, ST_OPEN, ST_CLOSING, ST_CLOSED };
 enum { OP_CONT = 0, OP_TEXT = 1, OP_BIN = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
 
 typedef struct {
@@ -223,6 +237,8 @@ typedef struct {
 
 typedef struct conn {
     int fd, idx, state;
+    void *ssl;        /* SSL * with --tls, else NULL */
+    int tls_wants_read;  /* SSL_write() must wait for readable data */
     char accept[32];
     uint8_t *in; size_t in_len, in_cap;
     uint8_t *out; size_t out_off, out_len, out_cap;
@@ -348,15 +364,167 @@ static void ep_mod(conn *c, int want_out) {
     c->epout = want_out;
 }
 
+/* ------------------------------------------------------------------- TLS */
+
+/* With --tls every socket read and write goes through OpenSSL; io_read() and
+ * io_write() hide which. Both return > 0 bytes, 0 for EOF (read), or -1 with
+ * errno EAGAIN when the call must wait for epoll. */
+
+static int g_use_tls;
+static const char *g_tls_ca;
+static char g_tls_desc[96];            /* negotiated version and cipher */
+static uint64_t g_tls_notify, g_tls_bare_eof;  /* how the server ended TLS */
+
+#ifdef LOADGEN_TLS
+static SSL_CTX *g_tls;
+
+static const char *tls_reason(conn *c, int err, int ret) {
+    static char buf[256];
+    unsigned long e = ERR_get_error();
+    long v = SSL_get_verify_result(c->ssl);
+    if (v != X509_V_OK)
+        snprintf(buf, sizeof buf, "certificate verification failed: %s",
+                 X509_verify_cert_error_string(v));
+    else if (e)
+        ERR_error_string_n(e, buf, sizeof buf);
+    else if (err == SSL_ERROR_SYSCALL)
+        snprintf(buf, sizeof buf, "%s", ret == 0 || !errno ? "unexpected EOF" : strerror(errno));
+    else
+        snprintf(buf, sizeof buf, "SSL error %d", err);
+    return buf;
+}
+
+static void tls_init(void) {
+    signal(SIGPIPE, SIG_IGN); /* OpenSSL's socket writes do not pass MSG_NOSIGNAL */
+    g_tls = SSL_CTX_new(TLS_client_method());
+    if (!g_tls) fail("SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(g_tls, TLS1_2_VERSION);
+    SSL_CTX_set_session_cache_mode(g_tls, SSL_SESS_CACHE_OFF);
+    /* the output buffer grows and moves between retries of a partial write */
+    SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(g_tls, 1);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /* TCP EOF after the close frame is a normal end; close_notify is counted */
+    SSL_CTX_set_options(g_tls, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    if (g_tls_ca) {
+        if (SSL_CTX_load_verify_locations(g_tls, g_tls_ca, NULL) != 1)
+            fail("cannot load CA file %s", g_tls_ca);
+        SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER, NULL);
+    } else {
+        SSL_CTX_set_verify(g_tls, SSL_VERIFY_NONE, NULL);
+    }
+}
+
+/* Drive the handshake; when it is done, send the HTTP upgrade. */
+static void send_handshake(conn *c);
+static void tls_step(conn *c) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        if (!g_tls_desc[0])
+            snprintf(g_tls_desc, sizeof g_tls_desc, "%s %s", SSL_get_version(c->ssl),
+                     SSL_get_cipher_name(c->ssl));
+        if (c->epout) ep_mod(c, 0);
+        send_handshake(c);
+        return;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) { if (c->epout) ep_mod(c, 0); return; }
+    if (e == SSL_ERROR_WANT_WRITE) { if (!c->epout) ep_mod(c, 1); return; }
+    fail("conn %d: TLS handshake: %s", c->idx, tls_reason(c, e, r));
+}
+
+static void tls_begin(conn *c) {
+    SSL *ssl = SSL_new(g_tls);
+    if (!ssl || SSL_set_fd(ssl, c->fd) != 1) fail("SSL_new failed");
+    SSL_set_connect_state(ssl);
+    c->ssl = ssl;
+    c->state = ST_TLS;
+    tls_step(c);
+}
+
+static ssize_t tls_read(conn *c, void *buf, size_t n) {
+    ERR_clear_error();
+    int r = SSL_read(c->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    switch (e) {
+    case SSL_ERROR_WANT_READ: errno = EAGAIN; return -1;
+    case SSL_ERROR_WANT_WRITE:
+        if (!c->epout) ep_mod(c, 1);
+        errno = EAGAIN; return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN) g_tls_notify++;
+        else g_tls_bare_eof++;
+        return 0;
+    }
+    fail("conn %d: TLS read: %s (state %d, %d replies outstanding)", c->idx,
+         tls_reason(c, e, r), c->state, c->ring_n);
+    return -1;
+}
+
+static ssize_t tls_write(conn *c, const void *buf, size_t n) {
+    ERR_clear_error();
+    int r = SSL_write(c->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+    if (r > 0) return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_WRITE) { errno = EAGAIN; return -1; }
+    if (e == SSL_ERROR_WANT_READ) { c->tls_wants_read = 1; errno = EAGAIN; return -1; }
+    fail("conn %d: TLS write: %s", c->idx, tls_reason(c, e, r));
+    return -1;
+}
+
+/* Bytes OpenSSL holds that epoll cannot announce (read-ahead, a partial record). */
+static int tls_pending(conn *c) { return c->ssl && SSL_has_pending(c->ssl); }
+
+static void tls_free(conn *c) {
+    if (!c->ssl) return;
+    if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN)
+        SSL_shutdown(c->ssl); /* answer close_notify, best effort */
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+}
+#else
+static void tls_init(void) {
+    fail("loadgen was built without OpenSSL: no --tls (install libssl-dev, rebuild)");
+}
+static void tls_begin(conn *c) { (void)c; }
+static void tls_step(conn *c) { (void)c; }
+static ssize_t tls_read(conn *c, void *b, size_t n) { (void)c; (void)b; (void)n; return -1; }
+static ssize_t tls_write(conn *c, const void *b, size_t n) { (void)c; (void)b; (void)n; return -1; }
+static int tls_pending(conn *c) { (void)c; return 0; }
+static void tls_free(conn *c) { (void)c; }
+#endif
+
+static ssize_t io_read(conn *c, void *buf, size_t n) {
+    return c->ssl ? tls_read(c, buf, n) : recv(c->fd, buf, n, 0);
+}
+
+static ssize_t io_write(conn *c, const void *buf, size_t n) {
+    return c->ssl ? tls_write(c, buf, n) : send(c->fd, buf, n, MSG_NOSIGNAL);
+}
+
+/* ", \"tls\": ..." for the JSON output, or "" without --tls. */
+static const char *tls_json(void) {
+    static char buf[200];
+    if (!g_use_tls) return "";
+    snprintf(buf, sizeof buf,
+             ", \"tls\": \"%s\", \"tls_close_notify\": %llu, \"tls_bare_eof\": %llu",
+             g_tls_desc, (unsigned long long)g_tls_notify, (unsigned long long)g_tls_bare_eof);
+    return buf;
+}
+
 static void flush(conn *c) {
     c->dirty = 0;
-    if (c->fd < 0 || c->state == ST_CONNECTING) return;
+    if (c->fd < 0 || c->state == ST_CONNECTING || c->state == ST_TLS) return;
+    c->tls_wants_read = 0;
     while (c->out_off < c->out_len) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t w = io_write(c, c->out + c->out_off, c->out_len - c->out_off);
         if (w > 0) { c->out_off += w; continue; }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!c->epout) ep_mod(c, 1);
+            if (!c->epout && !c->tls_wants_read) ep_mod(c, 1);
             return;
         }
         fail("conn %d: send: %s", c->idx, strerror(errno));
@@ -366,6 +534,7 @@ static void flush(conn *c) {
 }
 
 static void conn_release(conn *c) {
+    tls_free(c);
     if (c->fd >= 0) close(c->fd);
     if (c->state == ST_OPEN || c->state == ST_CLOSING) g_open--;
     c->fd = -1;
@@ -581,7 +750,7 @@ static void on_readable(conn *c) {
             c->in = xrealloc(c->in, c->in_cap);
         }
         size_t want = c->in_cap - c->in_len;
-        ssize_t r = recv(c->fd, c->in + c->in_len, want, 0);
+        ssize_t r = io_read(c, c->in + c->in_len, want);
         if (r < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -606,7 +775,8 @@ static void on_readable(conn *c) {
         }
         parse_frames(c);
         if (c->fd < 0) return;
-        if ((size_t)r < want) return; /* drained; level-triggered epoll tells otherwise */
+        /* drained: level-triggered epoll tells when more comes */
+        if ((size_t)r < want && !tls_pending(c)) return;
     }
 }
 
@@ -619,11 +789,16 @@ static void on_event(conn *c, uint32_t ev) {
         if (err) fail("conn %d: connect: %s", c->idx, strerror(err));
         if (!(ev & EPOLLOUT)) return;
         ep_mod(c, 0);
-        send_handshake(c);
+        if (g_use_tls) tls_begin(c);
+        else send_handshake(c);
+        return;
+    }
+    if (c->state == ST_TLS) {
+        tls_step(c);
         return;
     }
     if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c);
-    if (c->fd >= 0 && (ev & EPOLLOUT)) flush(c);
+    if (c->fd >= 0 && ((ev & EPOLLOUT) || c->tls_wants_read)) flush(c);
 }
 
 static void flush_dirty(void) {
@@ -643,11 +818,15 @@ static void loop(int *done, void (*tick)(double now)) {
         tick(t);
         flush_dirty();
         if (t - g_progress > cfg.stall) {
-            int tcp = 0;
-            for (int i = 0; i < g_nconns; i++) tcp += g_conns[i].state == ST_CONNECTING;
-            fail("stalled %.0f s%s%s (%d open, %d opening: %d in TCP connect, %d waiting for "
-                 "the 101)", cfg.stall, g_what[0] ? " waiting for the " : "", g_what, g_open,
-                 g_opening, tcp, g_opening - tcp);
+            int tcp = 0, tls = 0;
+            for (int i = 0; i < g_nconns; i++) {
+                tcp += g_conns[i].state == ST_CONNECTING;
+                tls += g_conns[i].state == ST_TLS;
+            }
+            fail("stalled %.0f s%s%s (%d open, %d opening: %d in TCP connect, %d in the TLS "
+                 "handshake, %d waiting for the 101)", cfg.stall,
+                 g_what[0] ? " waiting for the " : "", g_what, g_open, g_opening, tcp, tls,
+                 g_opening - tcp - tls);
         }
     }
 }
@@ -714,10 +893,11 @@ static void print_window(const char *extra) {
     printf("{\"ok\": true, \"scenario\": \"%s\", \"seconds\": %.3f, \"msgs\": %llu, "
            "\"msgs_per_s\": %.1f, \"mb_per_s\": %.2f, \"conns_per_s\": %.1f, "
            "\"rtt_p50_us\": %.1f, \"rtt_p99_us\": %.1f, \"rtt_samples\": %zu, "
-           "\"server_cpu\": %.3f, \"loadgen_cpu\": %.3f%s}\n",
+           "\"server_cpu\": %.3f, \"loadgen_cpu\": %.3f%s%s}\n",
            g_scenario, wall, (unsigned long long)W.msgs, W.msgs / wall, W.bytes / wall / 1e6,
            W.conns / wall, pct(0.5), pct(0.99), g_nrtt,
-           g_server_pid ? (W.srv1 - W.srv0) / wall : -1.0, (W.me1 - W.me0) / wall, extra ? extra : "");
+           g_server_pid ? (W.srv1 - W.srv0) / wall : -1.0, (W.me1 - W.me0) / wall,
+           extra ? extra : "", tls_json());
 }
 
 /* Phases shared by the timed scenarios. */
@@ -1085,6 +1265,7 @@ static const scenario_t VERIFY = {echo_open, echo_msg_start, vf_msg, echo_closed
 static void usage(void) {
     fprintf(stderr,
             "usage: loadgen verify|echo|connect|broadcast|idle --port P [--host H]\n"
+            "  [--tls] [--tls-ca CA.pem]   (wss://; loadgen features: whether TLS is built in)\n"
             "  [--server-pid PID] [--conns N] [--inflight N] [--size BYTES] [--idle N]\n"
             "  [--parallel N] [--open-limit N] [--duration S] [--warmup S] [--settle S] [--stall S]\n"
             "  [--open-timeout S] [--burst-timeout S]   (idle)\n");
@@ -1102,8 +1283,18 @@ static void raise_nofile(void) {
 int main(int argc, char **argv) {
     if (argc < 2) usage();
     g_scenario = argv[1];
+    if (!strcmp(g_scenario, "features")) {
+#ifdef LOADGEN_TLS
+        printf("{\"ok\": true, \"tls\": true, \"openssl\": \"%s\"}\n",
+               OpenSSL_version(OPENSSL_VERSION));
+#else
+        printf("{\"ok\": true, \"tls\": false}\n");
+#endif
+        return 0;
+    }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--tls")) { g_use_tls = 1; continue; }
         if (i + 1 >= argc) usage();
         const char *v = argv[++i];
         if (!strcmp(a, "--host")) cfg.host = v;
@@ -1121,12 +1312,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--stall")) cfg.stall = atof(v);
         else if (!strcmp(a, "--open-timeout")) cfg.open_timeout = atof(v);
         else if (!strcmp(a, "--burst-timeout")) cfg.burst_timeout = atof(v);
+        else if (!strcmp(a, "--tls-ca")) { g_tls_ca = v; g_use_tls = 1; }
         else usage();
     }
     if (cfg.port <= 0 || cfg.conns < 1 || cfg.inflight < 1 || cfg.parallel < 1 || cfg.open_limit < 1)
         usage();
     rng_state ^= (uint64_t)getpid() << 32 ^ (uint64_t)(now_s() * 1e9);
     raise_nofile();
+    if (g_use_tls) tls_init();
     g_ep = epoll_create1(EPOLL_CLOEXEC);
     g_progress = now_s();
     char extra[512];
@@ -1183,7 +1376,8 @@ int main(int argc, char **argv) {
         alloc_conns(1);
         S = &VERIFY;
         loop(&g_done, vf_tick);
-        printf("{\"ok\": true, \"scenario\": \"verify\", \"steps\": %d}\n", vf_step - 1);
+        printf("{\"ok\": true, \"scenario\": \"verify\", \"steps\": %d%s}\n", vf_step - 1,
+               tls_json());
     } else usage();
     fflush(stdout);
     return 0;

@@ -7,6 +7,11 @@ generator drives it, checks every echoed byte and reports its own CPU share
 next to the server's. Timed scenarios run ``--runs`` times; the table shows
 the run with the median result. Output: ``bench/results/latest.md`` (also
 printed) and ``bench/results/latest.json`` (every run's raw numbers).
+
+The TLS part (``--tls-only`` runs just it) measures godot_ws (tight poll) and
+websockets over ws:// and wss:// side by side, with an RSA-2048 self-signed
+pair made by ``godot_ws.crypto.Crypto`` for this run; the load generator
+verifies the certificate and does a full handshake per connection.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +91,17 @@ SCENARIOS = [
              mode="broadcast"),
 ]
 
+#: The TLS table (issue 5): each scenario over ws:// and wss://, same server process kind.
+TLS_SCENARIOS = [
+    Scenario("connect", "handshakes: connect (+ TLS handshake) + upgrade + close, 8 parallel: /s",
+             ("connect", "--parallel", "8"), "conns_per_s"),
+    Scenario("echo50", "1 KiB echo, 50 conns × 16 in flight: msgs/s",
+             ("echo", "--conns", "50", "--inflight", "16", "--size", "1024"), "msgs_per_s"),
+    Scenario("pingpong", "1 KiB ping-pong, 1 conn: msgs/s",
+             ("echo", "--conns", "1", "--inflight", "1", "--size", "1024"), "msgs_per_s"),
+]
+TLS_SERVERS = ("ours", "websockets")
+
 #: Floors from issue 7, as (scenario, ratio needed); ratios are "ours is better" > 1.
 FLOORS = {"latency": 1.0, "echo50": 2.0, "large": 0.8, "connect": 1.5, "broadcast": 3.0}
 
@@ -94,9 +111,10 @@ FLOORS = {"latency": 1.0, "echo50": 2.0, "large": 0.8, "connect": 1.5, "broadcas
 class ServerProcess:
     """A benchmark server subprocess, started and waited for its listening line."""
 
-    def __init__(self, server: Server, mode: str, big: bool, log_path: Path) -> None:
+    def __init__(self, server: Server, mode: str, big: bool, log_path: Path,
+                 extra: Sequence[str] = ()) -> None:
         argv = [sys.executable, str(SERVERS_DIR / server.script), "0", "--mode", mode,
-                *server.args, *(server.big_args if big else ())]
+                *server.args, *(server.big_args if big else ()), *extra]
         self.log = open(log_path, "a")
         self.log.write(f"\n=== {' '.join(argv)}\n")
         self.log.flush()
@@ -111,7 +129,7 @@ class ServerProcess:
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
             if ready:
                 line = self.proc.stdout.readline()
-                if line.startswith("listening on ws://"):
+                if line.startswith(("listening on ws://", "listening on wss://")):
                     return int(line.strip().rsplit(":", 1)[1])
                 if not line and self.proc.poll() is not None:
                     break
@@ -140,6 +158,38 @@ class ServerProcess:
         self.log.close()
 
 
+def loadgen_features() -> Dict[str, Any]:
+    """What this loadgen build supports: ``{"tls": bool, "openssl": version}``."""
+    try:
+        out = subprocess.run([str(LOADGEN), "features"], capture_output=True, text=True, timeout=10)
+        return json.loads(out.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return {"tls": False}  # a loadgen built before `features` existed
+
+
+def make_cert_pair(directory: Path) -> Tuple[str, str]:
+    """A throwaway RSA-2048 self-signed certificate and its key, as PEM files."""
+    from godot_ws.crypto import Crypto  # the venv's editable install
+    crypto = Crypto()
+    key = crypto.generate_rsa(2048)
+    cert = crypto.generate_self_signed_certificate(key)
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    if cert.save(cert_path) or key.save(key_path):
+        raise RuntimeError(f"cannot write the certificate pair in {directory}")
+    return str(cert_path), str(key_path)
+
+
+def server_openssl_versions() -> str:
+    """Which OpenSSL each server links: pyOpenSSL's (godot_ws) and Python's ssl (websockets)."""
+    import ssl
+    try:
+        from OpenSSL import SSL
+        ours = SSL.OpenSSL_version(SSL.OPENSSL_VERSION).decode()
+    except Exception:  # noqa: BLE001 - reporting only
+        ours = "?"
+    return f"godot_ws via pyOpenSSL: {ours}; websockets via Python ssl: {ssl.OPENSSL_VERSION}"
+
+
 def run_loadgen(args: Sequence[str], port: int, pid: int, timeout: float) -> Dict[str, Any]:
     """One loadgen run; its JSON, or {"ok": False, "error": ...}."""
     argv = [str(LOADGEN), *args, "--port", str(port), "--server-pid", str(pid)]
@@ -165,36 +215,38 @@ class Suite:
     scaling_sizes: Tuple[int, ...]
     burst_timeout: float
     servers: List[Server]
+    tls_duration: float = 2.0
     data: Dict[str, Any] = field(default_factory=dict)
 
-    def timing(self) -> Tuple[str, ...]:
-        return ("--duration", str(self.duration), "--warmup", str(self.warmup))
+    def timing(self, duration: Optional[float] = None) -> Tuple[str, ...]:
+        return ("--duration", str(duration or self.duration), "--warmup", str(self.warmup))
 
-    def timeout(self) -> float:
-        return self.duration + self.warmup + 60.0
+    def timeout(self, duration: Optional[float] = None) -> float:
+        return (duration or self.duration) + self.warmup + 60.0
 
     def log(self, msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    def start(self, server: Server, mode: str, big: bool) -> Optional[ServerProcess]:
+    def start(self, server: Server, mode: str, big: bool,
+              extra: Sequence[str] = ()) -> Optional[ServerProcess]:
         try:
-            return ServerProcess(server, mode, big, RESULTS / "logs" / f"{server.key}.log")
+            return ServerProcess(server, mode, big, RESULTS / "logs" / f"{server.key}.log", extra)
         except RuntimeError as exc:
             self.log(f"  {server.key}: {exc}")
             return None
 
     def timed(self, server: Server, sc: Scenario, proc: ServerProcess,
-              extra: Sequence[str] = ()) -> Dict[str, Any]:
+              extra: Sequence[str] = (), duration: Optional[float] = None) -> Dict[str, Any]:
         """``runs`` runs of a scenario; the median run (by its metric) plus all runs."""
         runs = []
         for _ in range(self.runs):
             if not proc.alive():
                 runs.append({"ok": False, "error": "server process died"})
                 break
-            r = run_loadgen((*sc.loadgen, *extra, *self.timing()), proc.port, proc.pid,
-                            self.timeout())
+            r = run_loadgen((*sc.loadgen, *extra, *self.timing(duration)), proc.port, proc.pid,
+                            self.timeout(duration))
             runs.append(r)
-            self.log(f"  {server.key:<10} {sc.key:<10} " + (
+            self.log(f"  {server.key:<14} {sc.key:<10} " + (
                 f"{sc.fmt.format(r[sc.metric])}" if r.get("ok") else f"FAILED: {r['error']}"))
             if not r.get("ok"):
                 break
@@ -208,25 +260,32 @@ class Suite:
         median["spread"] = [r[sc.metric] for r in runs]
         return median
 
+    def run_echo_server(self, server: Server, scenarios: Sequence[Scenario], res: Dict[str, Any],
+                        server_args: Sequence[str] = (), loadgen_args: Sequence[str] = (),
+                        duration: Optional[float] = None) -> None:
+        """The byte-exact check, then each scenario, against one echo server process
+        (restarted if it died); results in ``res`` by scenario key."""
+        proc = self.start(server, "echo", True, server_args)
+        if not proc:
+            return
+        res["verify"] = run_loadgen(("verify", "--stall", "5", *loadgen_args), proc.port,
+                                    proc.pid, 60.0)
+        self.log(f"  {server.key:<14} verify     "
+                 + ("ok" if res["verify"].get("ok") else f"FAILED: {res['verify']['error']}"))
+        for sc in scenarios:
+            if not proc.alive():
+                proc.stop()
+                proc = self.start(server, "echo", True, server_args)
+                if not proc:
+                    return
+            res[sc.key] = self.timed(server, sc, proc, loadgen_args, duration)
+        proc.stop()
+
     def run_server(self, server: Server) -> None:
         """Every scenario against one server; results in data[server.key]."""
         res: Dict[str, Any] = {}
         self.data.setdefault("servers", {})[server.key] = res
-        echo_sc = [s for s in SCENARIOS if s.mode == "echo"]
-        proc = self.start(server, "echo", big=True)
-        if proc:
-            res["verify"] = run_loadgen(("verify", "--stall", "5"), proc.port, proc.pid, 60.0)
-            self.log(f"  {server.key:<10} verify     "
-                     + ("ok" if res["verify"].get("ok") else f"FAILED: {res['verify']['error']}"))
-            for sc in echo_sc:
-                if not proc.alive():
-                    proc.stop()
-                    proc = self.start(server, "echo", big=True)
-                    if not proc:
-                        break
-                res[sc.key] = self.timed(server, sc, proc)
-            if proc:
-                proc.stop()
+        self.run_echo_server(server, [s for s in SCENARIOS if s.mode == "echo"], res)
         for sc in (s for s in SCENARIOS if s.mode == "broadcast"):
             proc = self.start(server, "broadcast", big=True)
             if proc:
@@ -250,7 +309,7 @@ class Suite:
                 out[str(n)] = {"ok": False, "skipped": True, "error":
                                f"skipped: would need ~{per_peer * n:,.0f} threads, "
                                f"{budget:,} available"}
-                self.log(f"  {server.key:<10} idle {n:<6} {out[str(n)]['error']}")
+                self.log(f"  {server.key:<14} idle {n:<6} {out[str(n)]['error']}")
                 continue
             proc = self.start(server, "echo", big=False)
             if not proc:
@@ -264,7 +323,7 @@ class Suite:
             out[str(n)] = r
             if r.get("threads1", -1) > 0 and n > 16:
                 per_peer = (r["threads1"] - r["threads0"]) / (n - 16)
-            self.log(f"  {server.key:<10} idle {n:<6} " + (
+            self.log(f"  {server.key:<14} idle {n:<6} " + (
                 f"{r['rss_per_conn_kib']:.1f} KiB/peer, burst {r['answered']} in "
                 f"{r['burst_ms']:.0f} ms" if "answered" in r else "")
                 + ("" if r.get("ok") else f" FAILED: {r['error']}"))
@@ -285,6 +344,33 @@ class Suite:
             out[str(n)] = self.timed(server, label, proc, ("--idle", str(n)))
         proc.stop()
         self.data["scaling"] = {"server": server.key, "results": out}
+
+    def run_tls(self) -> None:
+        """ws:// then wss:// for godot_ws (tight poll) and websockets, in data["tls"]."""
+        servers = [s for s in self.servers if s.key in TLS_SERVERS]
+        feats = loadgen_features()
+        out: Dict[str, Any] = {"columns": {}, "duration": self.tls_duration,
+                               "loadgen_openssl": feats.get("openssl", "?"),
+                               "server_openssl": server_openssl_versions()}
+        self.data["tls"] = out
+        if not feats.get("tls"):
+            out["error"] = ("skipped: bench/loadgen was built without OpenSSL (install "
+                            "libssl-dev, then `make bench` rebuilds it)")
+            self.log(f"  {out['error']}")
+            return
+        with tempfile.TemporaryDirectory(prefix="godot_ws-bench-tls-") as tmp:
+            cert, key = make_cert_pair(Path(tmp))
+            for server in servers:
+                for scheme in ("ws", "wss"):
+                    col = dataclasses.replace(server, key=f"{server.key}-{scheme}")
+                    tls = scheme == "wss"
+                    res: Dict[str, Any] = {}
+                    out["columns"][col.key] = res
+                    self.run_echo_server(
+                        col, TLS_SCENARIOS, res,
+                        server_args=("--tls-cert", cert, "--tls-key", key) if tls else (),
+                        loadgen_args=("--tls-ca", cert) if tls else (),
+                        duration=self.tls_duration)
 
     def run_variant_bench(self, quick: bool) -> None:
         script = HERE / "bench_variant.py"
@@ -447,26 +533,93 @@ def report(suite: Suite, info: Dict[str, str], elapsed: float) -> str:
                  lambda r: f"{r['server_cpu'] * 100:.0f}% / {r['loadgen_cpu'] * 100:.0f}%")
             for s in servers])
 
+    tls_timing = (f" (TLS table: {suite.tls_duration:g} s per run)"
+                  if "tls" in suite.data else "")
     out = [f"# godot_ws benchmark ({info['date']})", "",
            f"Machine: {info['nproc']} cores, {info['cpu']}, Linux {info['kernel']}, "
            f"Python {info['python']}; {info['versions']}; godot_ws {info['commit']}. "
            f"Load average at start: {info['loadavg']}. "
            f"godot_ws servers' GIL switch interval: {info['switch_interval']} s. "
            f"Each timed scenario: {suite.runs} run(s) × {suite.duration:g} s after a "
-           f"{suite.warmup:g} s warm-up; the table shows the median run. "
+           f"{suite.warmup:g} s warm-up{tls_timing}; the table shows the median run. "
            f"Total time {elapsed / 60:.1f} min.", "",
            "Every echoed or broadcast byte is checked by the load generator (content, "
            "length, frame type, order) before it counts. Ratios: > 1 means godot_ws (tight "
-           "poll) is better (for latency and RSS: websockets' value / ours).", "",
-           _md_table(head, rows), "",
-           "## CPU share during the measured window: server / load generator "
-           "(100% = one core)", "",
-           _md_table(["scenario"] + [s.label for s in servers], cpu_rows), ""]
-    out += _scaling_section(suite)
-    out += ["## Variant codec", ""]
-    v = suite.data.get("variant")
-    out += [v if v else "(bench/bench_variant.py not present)", ""]
+           "poll) is better (for latency and RSS: websockets' value / ours).", ""]
+    if sres:
+        out += [_md_table(head, rows), "",
+                "## CPU share during the measured window: server / load generator "
+                "(100% = one core)", "",
+                _md_table(["scenario"] + [s.label for s in servers], cpu_rows), ""]
+        out += _scaling_section(suite)
+    out += _tls_section(suite)
+    if "variant" in suite.data:
+        v = suite.data["variant"]
+        out += ["## Variant codec", "", v if v else "(bench/bench_variant.py not present)", ""]
     return "\n".join(out)
+
+
+def _tls_section(suite: Suite) -> List[str]:
+    """ws:// next to wss:// for godot_ws and websockets: values, TLS cost, ours / websockets."""
+    tls = suite.data.get("tls")
+    if tls is None:
+        return []
+    out = ["## TLS: ws:// and wss:// in the same run", ""]
+    if "error" in tls:
+        return out + [tls["error"], ""]
+    cols = tls["columns"]
+    keys = [k for k in TLS_SERVERS if f"{k}-ws" in cols]
+    label = {"ours": "godot_ws", "websockets": "websockets"}
+    head = ["scenario"] + [f"{label[k]} {sch}" for k in keys for sch in ("ws", "wss")]
+    head += [f"{label[k]} wss / ws" for k in keys]
+    both = len(keys) == 2
+    if both:
+        head += ["godot_ws / websockets, ws", "godot_ws / websockets, wss"]
+    col_keys = [f"{k}-{sch}" for k in keys for sch in ("ws", "wss")]
+
+    def row(title: str, sk: str, fn: Callable[[Dict[str, Any]], str],
+            get: Optional[Callable[[Dict[str, Any]], float]] = None) -> List[str]:
+        fetch = lambda c: cols.get(c, {}).get(sk)  # noqa: E731
+        r = [title] + [cell(fetch(c), fn) for c in col_keys]
+        ratios = [(f"{k}-wss", f"{k}-ws") for k in keys]
+        if both:
+            ratios += [("ours-ws", "websockets-ws"), ("ours-wss", "websockets-wss")]
+        r += [ratio_cell(fetch(a), fetch(b), get)[0] if get else "" for a, b in ratios]
+        return r
+
+    rows = [row("byte-exact echo check (sizes 0 B–1 MiB, text/binary, fragments, pings)",
+                "verify", lambda r: "pass")]
+    cpu_rows = []
+    for sc in TLS_SCENARIOS:
+        rows.append(row(sc.label, sc.key, lambda r, sc=sc: fmt_num(r[sc.metric], sc.fmt),
+                        lambda r, sc=sc: r[sc.metric]))
+        if sc.key == "pingpong":
+            rows.append(row("↳ RTT p50 / p99 (µs)", sc.key,
+                            lambda r: f"{r['rtt_p50_us']:,.0f} / {r['rtt_p99_us']:,.0f}"))
+        cpu_rows.append(row(sc.label, sc.key, lambda r: f"{r['server_cpu'] * 100:.0f}% / "
+                                                        f"{r['loadgen_cpu'] * 100:.0f}%")
+                        [:1 + len(col_keys)])
+    rows.append(row("server ended TLS with close_notify / bare TCP EOF (all runs)", "connect",
+                    _close_counts))
+    negotiated = sorted({r["tls"] for c in cols.values() for r in c.values()
+                         if isinstance(r, dict) and r.get("tls")})
+    out += [f"wss: {', '.join(negotiated) or '?'}; a fresh RSA-2048 self-signed certificate "
+            "(godot_ws.crypto.Crypto) that the load generator verifies; every connection "
+            "makes a full handshake (no session resumption). OpenSSL: "
+            f"{tls['server_openssl']}; load generator: {tls['loadgen_openssl']}. "
+            "wss / ws: the share of plain-ws throughput left over TLS.", "",
+            _md_table(head, rows), "",
+            "CPU share during the measured window: server / load generator (100% = one core)",
+            "", _md_table(head[:1 + len(col_keys)], cpu_rows), ""]
+    return out
+
+
+def _close_counts(r: Dict[str, Any]) -> str:
+    runs = [x for x in r.get("runs", [r]) if "tls" in x]
+    if not runs:
+        return "—"
+    return (f"{sum(x['tls_close_notify'] for x in runs):,} / "
+            f"{sum(x['tls_bare_eof'] for x in runs):,}")
 
 
 def _idle_verdict(r: Optional[Dict[str, Any]], floor: float) -> str:
@@ -519,10 +672,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--idle", help="idle peer counts (default 1000,5000,10000; quick 1000)")
     p.add_argument("--no-scaling", action="store_true")
     p.add_argument("--no-variant", action="store_true")
+    p.add_argument("--tls-only", action="store_true",
+                   help="only the TLS table (ws:// vs wss://, godot_ws and websockets)")
+    p.add_argument("--no-tls", action="store_true", help="skip the TLS table")
+    p.add_argument("--tls-duration", type=float,
+                   help="seconds per timed run of the TLS table (default 2; quick 1)")
     p.add_argument("--switch-interval", type=float,
                    help="sys.setswitchinterval() for the godot_ws servers (default: CPython's "
                         "0.005, untouched); the other servers always keep the default")
     args = p.parse_args(argv)
+    if args.tls_only and args.no_tls:
+        p.error("--tls-only and --no-tls exclude each other")
     if not os.access(LOADGEN, os.X_OK):
         print(f"{LOADGEN} is missing: build it with `make bench/loadgen` "
               f"(gcc -O2 -o bench/loadgen bench/loadgen.c)", file=sys.stderr)
@@ -546,20 +706,25 @@ def main(argv: Optional[List[str]] = None) -> int:
                   idle_sizes=idle,
                   scaling_sizes=(10, 1000) if args.quick else (10, 100, 1000),
                   burst_timeout=10.0 if args.quick else 20.0,
-                  servers=servers)
+                  servers=servers,
+                  tls_duration=args.tls_duration or (1.0 if args.quick else 2.0))
     (RESULTS / "logs").mkdir(parents=True, exist_ok=True)
     for f in (RESULTS / "logs").glob("*.log"):
         f.unlink()
     info = machine_info()
     info["switch_interval"] = str(args.switch_interval or sys.getswitchinterval())
     t0 = time.monotonic()
-    for server in servers:
-        suite.log(f"{server.label}:")
-        suite.run_server(server)
-    if not args.no_scaling and any(s.key == "ours" for s in servers):
-        suite.log("scaling (godot_ws, tight poll):")
-        suite.run_scaling(next(s for s in servers if s.key == "ours"))
-    if not args.no_variant:
+    if not args.tls_only:
+        for server in servers:
+            suite.log(f"{server.label}:")
+            suite.run_server(server)
+        if not args.no_scaling and any(s.key == "ours" for s in servers):
+            suite.log("scaling (godot_ws, tight poll):")
+            suite.run_scaling(next(s for s in servers if s.key == "ours"))
+    if not args.no_tls and any(s.key in TLS_SERVERS for s in servers):
+        suite.log("TLS (ws:// and wss://):")
+        suite.run_tls()
+    if not args.no_variant and not args.tls_only:
         suite.run_variant_bench(args.quick)
     text = report(suite, info, time.monotonic() - t0)
     (RESULTS / "latest.md").write_text(text + "\n")

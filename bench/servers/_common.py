@@ -20,6 +20,19 @@ def parse_args(description: str, argv: Optional[List[str]] = None,
     return p.parse_args(argv)
 
 
+def add_tls_options(p: argparse.ArgumentParser) -> None:
+    """``--tls-cert PEM --tls-key PEM``: serve wss:// with that pair."""
+    p.add_argument("--tls-cert", metavar="PEM", help="certificate (chain) file: serve wss://")
+    p.add_argument("--tls-key", metavar="PEM", help="private key file of --tls-cert")
+
+
+def check_tls_options(args: argparse.Namespace) -> bool:
+    """True for wss://; exits with a message when only one of the pair is given."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        sys.exit("--tls-cert and --tls-key go together")
+    return bool(args.tls_cert)
+
+
 def raise_nofile() -> None:
     """Thousands of idle peers need as many descriptors: take the hard limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -27,7 +40,7 @@ def raise_nofile() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def announce(host: str, port: int) -> None:
+def announce(host: str, port: int, tls: bool = False) -> None:
     """The line bench/run.py waits for."""
-    print(f"listening on ws://{host}:{port}", flush=True)
+    print(f"listening on {'wss' if tls else 'ws'}://{host}:{port}", flush=True)
     sys.stdout.flush()

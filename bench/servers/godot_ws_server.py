@@ -3,17 +3,19 @@
 ``--loop tight`` polls with ``poll(1.0)`` back to back (a dedicated network
 loop); ``--loop 60hz`` calls ``poll(0)`` once per 1/60 s frame and sleeps
 until the next one (a game loop). Each message goes back with its own type:
-the write mode follows ``was_string_packet()``.
+the write mode follows ``was_string_packet()``. ``--tls-cert``/``--tls-key``
+serve wss:// (``private_key`` and ``ssl_certificate`` loaded from PEM files).
 """
 from __future__ import annotations
 
 import sys
 import time
 
-from godot_ws.enums import WriteMode
+from godot_ws.crypto import CryptoKey, X509Certificate
+from godot_ws.enums import Error, WriteMode
 from godot_ws.server import WebSocketServer
 
-from _common import announce, parse_args, raise_nofile
+from _common import add_tls_options, announce, check_tls_options, parse_args, raise_nofile
 
 TEXT, BINARY = WriteMode.WRITE_MODE_TEXT, WriteMode.WRITE_MODE_BINARY
 
@@ -24,10 +26,20 @@ def _options(p) -> None:
                    help="set_buffers() arguments (default: Godot's 64,1024,64,1024)")
     p.add_argument("--switch-interval", type=float,
                    help="sys.setswitchinterval() value (default: leave CPython's 0.005)")
+    add_tls_options(p)
+
+
+def _load_tls(server: WebSocketServer, cert_path: str, key_path: str) -> None:
+    key, cert = CryptoKey(), X509Certificate()
+    if key.load(key_path) != Error.OK or cert.load(cert_path) != Error.OK:
+        sys.exit(f"cannot load {key_path} / {cert_path}")
+    server.private_key = key
+    server.ssl_certificate = cert
 
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0], extra=_options)
+    tls = check_tls_options(args)
     raise_nofile()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
@@ -35,6 +47,8 @@ def main() -> None:
     server.bind_ip = "127.0.0.1"
     if args.buffers:
         server.set_buffers(*(int(v) for v in args.buffers.split(",")))
+    if tls:
+        _load_tls(server, args.tls_cert, args.tls_key)
     peers = []
 
     def echo(peer_id: int) -> None:
@@ -64,7 +78,7 @@ def main() -> None:
     err = server.listen(args.port)
     if err:
         sys.exit(f"listen failed: {err!r}")
-    announce("127.0.0.1", server.get_port())
+    announce("127.0.0.1", server.get_port(), tls)
     if args.loop == "tight":
         while True:
             server.poll(1.0)

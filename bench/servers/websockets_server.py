@@ -2,21 +2,27 @@
 
 One thread per connection, as websockets runs it; each message goes back
 with its own type (str -> text frame, bytes -> binary frame).
+``--tls-cert``/``--tls-key`` serve wss:// through an ``ssl.SSLContext``.
 """
 from __future__ import annotations
 
+import ssl
 import threading
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
-from _common import announce, parse_args, raise_nofile
+from _common import add_tls_options, announce, check_tls_options, parse_args, raise_nofile
 
 MAX_MESSAGE = 4 * 1024 * 1024
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], extra=add_tls_options)
+    context = None
+    if check_tls_options(args):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
     raise_nofile()
     peers = set()
     lock = threading.Lock()
@@ -43,9 +49,9 @@ def main() -> None:
 
     handler = echo if args.mode == "echo" else broadcast
     with serve(handler, "127.0.0.1", args.port, max_size=MAX_MESSAGE,
-               compression=None) as server:
+               compression=None, ssl=context) as server:
         host, port = server.socket.getsockname()[:2]
-        announce(host, port)
+        announce(host, port, context is not None)
         server.serve_forever()
 
 
