@@ -80,6 +80,18 @@ class ListenTests(unittest.TestCase):
                 self.assertEqual(s.get_packet(), b"")
 
 
+class ToSignalTests(ServerTestCase):
+    def test_to_signal_waits_for_a_connection(self):
+        client = self.raw()
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        peer_id, protocol = self.server.to_signal("client_connected", timeout=5)
+        self.assertTrue(self.server.has_peer(peer_id))
+        self.assertEqual(protocol, "")
+        with self.assertRaises(TimeoutError):
+            self.server.to_signal("data_received", timeout=0.2)
+
+
 class EchoTests(ServerTestCase):
     def configure(self, server):
         server.connect("data_received", self.echo)
