@@ -68,13 +68,16 @@ class EventQueue:
                 return events
             self._waiting = True
             self._signaled = False
-        got = self._wakeup.acquire(timeout=-1 if timeout is None else timeout)
-        with self._lock:
-            self._waiting = False
-            if self._signaled and not got:
-                self._wakeup.acquire()  # released just after our wait timed out
-            events, self._events = self._events, []
-            return events
+        got = False
+        try:
+            got = self._wakeup.acquire(timeout=-1 if timeout is None else timeout)
+        finally:  # also when interrupted (Ctrl-C): leave the semaphore consistent
+            with self._lock:
+                self._waiting = False
+                if self._signaled and not got:
+                    self._wakeup.acquire()  # released just after our wait ended
+                events, self._events = self._events, []
+        return events
 
     def clear(self) -> None:
         with self._lock:
