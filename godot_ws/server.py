@@ -327,6 +327,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self._listening = False
         self._generation += 1
         acceptor.stop()
+        registry.close()  # a peer upgraded after the snapshot would escape stop()
         items = registry.snapshot()
         for sock, thread, conn in items:
             if conn is not None:
@@ -344,6 +345,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             logger.error("stop(): some peer threads did not finish in time")
         writer.stop()
         events.clear()
+        events.wake()  # a poll() this stop() interrupted (signal handler) must return
         for peer in self._peers.values():
             peer._mark_disconnected()
         self._reset_state()
@@ -360,7 +362,10 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             timeout = _check_seconds("timeout", timeout, allow_zero=True)
         events = self._events
         if events is not None and self._listening:
-            self._dispatch(events.take_all(timeout))
+            generation = self._generation
+            batch = events.take_all(timeout)
+            if self._generation == generation:  # else stop() ran meanwhile (signal handler)
+                self._dispatch(batch)
         elif timeout:
             time.sleep(min(timeout, 0.05))  # nothing to wait on; don't spin callers
         self._flush_deferred()

@@ -29,16 +29,26 @@ class Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: Dict[socket.socket, List[Any]] = {}
+        self._closed = False
 
     def add(self, sock: socket.socket, thread: threading.Thread) -> None:
         with self._lock:
             self._items[sock] = [thread, None]
 
-    def adopt(self, sock: socket.socket, conn: Any) -> None:
+    def adopt(self, sock: socket.socket, conn: Any) -> bool:
+        """Record ``conn`` as upgraded; False once ``close()`` ran (stop() has
+        taken its snapshot and will not stop this connection: drop it)."""
         with self._lock:
             item = self._items.get(sock)
-            if item is not None:
-                item[1] = conn
+            if item is None or self._closed:
+                return False
+            item[1] = conn
+            return True
+
+    def close(self) -> None:
+        """From now on ``adopt`` refuses: called by stop() before its snapshot."""
+        with self._lock:
+            self._closed = True
 
     def release(self, sock: socket.socket) -> None:
         with self._lock:

@@ -97,7 +97,10 @@ class Cork:
         self.owner = 0
         dirty, self.dirty = self.dirty, []
         for conn in dirty:
-            conn.uncork()
+            try:
+                conn.uncork()
+            except Exception:  # one broken peer must not hold the others' frames
+                logger.exception("peer %d: write failed", conn.peer_id)
 
 
 @dataclass
@@ -424,7 +427,11 @@ class PeerConnection(_SimpleWebSocketBase):
         """Send buffers in order with scatter-gather writes; what the kernel
         does not take goes to the backlog. Lock held."""
         if self.tls is not None:
-            self.tls.write(b"".join(parts) if len(parts) > 1 else parts[0])
+            try:
+                self.tls.write(b"".join(parts) if len(parts) > 1 else parts[0])
+            except ConnectionError:  # TLSError: the session broke (bad record, alert)
+                self._abort_locked()
+                return
             out = self.tls.outgoing()
             parts = (out,) if out else ()
         if self._backlog:
@@ -768,11 +775,16 @@ def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: Tuple[str, int
         if not conn.connected:
             close_quietly(sock)
             return
-        registry.adopt(sock, conn)
+        if not registry.adopt(sock, conn):  # the server is stopping
+            close_quietly(sock)
+            return
         cfg.events.put((ev.CONNECTED, conn, conn.subprotocol, None))
         conn._thread()
     except Exception:
         logger.exception("peer thread for %s:%s failed", *address[:2])
+        if conn is not None:
+            conn.state = CLOSED
+            cfg.writer.forget(conn)  # before the close: its descriptor may be reused
         close_quietly(sock)
         if conn is not None and conn.connected:
             cfg.events.put((ev.DISCONNECTED, conn, False, None))
