@@ -6,6 +6,8 @@ malformed input build bytes by hand.
 from __future__ import annotations
 
 import base64
+import contextlib
+import logging
 import os
 import socket
 import struct
@@ -239,3 +241,22 @@ def echo_same_type(server: WebSocketServer, peer_id: int) -> None:
         peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if peer.was_string_packet()
                             else WriteMode.WRITE_MODE_BINARY)
         peer.put_packet(data)
+
+
+@contextlib.contextmanager
+def no_logs(test: unittest.TestCase, logger: str = "godot_ws", level="WARNING"):
+    """``assertNoLogs`` for Python 3.9 too (it arrived in 3.10)."""
+    records: List[logging.LogRecord] = []
+    handler = logging.Handler(level if isinstance(level, int) else getattr(logging, level))
+    handler.emit = records.append  # type: ignore[assignment]
+    log = logging.getLogger(logger)
+    old_level = log.level
+    log.addHandler(handler)
+    if log.getEffectiveLevel() > handler.level:
+        log.setLevel(handler.level)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+    test.assertEqual([r.getMessage() for r in records], [], "unexpected log lines")
