@@ -375,6 +375,9 @@ class MultiplayerAPI(Object):
         """The peer whose packet is being processed (own id during a local sync call), else 0."""
         return self._sender_id
 
+    #: The name some Godot 3 docs and tutorials use for ``get_rpc_sender_id``.
+    get_network_sender_id = get_rpc_sender_id
+
     @property
     def refuse_new_network_connections(self) -> bool:
         return self.is_refusing_new_network_connections()

@@ -85,7 +85,9 @@ class Main:
         self.calls: list[tuple] = []
 
     def _record(self, name, *args):
-        self.calls.append((name, self.api.get_rpc_sender_id()) + args)
+        sender = self.api.get_rpc_sender_id()
+        assert self.api.get_network_sender_id() == sender  # the alias some docs use
+        self.calls.append((name, sender) + args)
 
     @remote
     def r_hello(self, a, b, c):
