@@ -55,8 +55,9 @@ def _configure_tls(server: WebSocketServer, args: argparse.Namespace) -> Optiona
         crypto = Crypto()
         key = crypto.generate_rsa(2048)
         cert = crypto.generate_self_signed_certificate(key, "CN=localhost,O=godot_ws,C=IT")
+        # stderr: stdout carries exactly one line, the "listening on" one.
         print("self-signed certificate SHA-256 fingerprint: " + fingerprint_sha256(cert),
-              flush=True)
+              file=sys.stderr, flush=True)
     else:
         key, cert = CryptoKey(), X509Certificate()
         if key.load(args.tls_key) != Error.OK:
