@@ -82,7 +82,11 @@ def serve(args: argparse.Namespace) -> int:
     # thread responsive. A process-wide choice, so only this CLI makes it.
     sys.setswitchinterval(0.001)
     server = WebSocketServer()
-    server.bind_ip = "*" if args.bind == "*" else args.bind
+    try:
+        server.bind_ip = args.bind
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     tls = bool(args.self_signed or args.tls_cert)
     if tls:
         problem = _configure_tls(server, args)

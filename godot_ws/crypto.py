@@ -267,13 +267,13 @@ class Crypto(_Reference):
 
     _CLASS_NAME = "Crypto"
 
-    def generate_random_bytes(self, size: int) -> bytes:
-        """``size`` cryptographically secure random bytes."""
-        if not isinstance(size, int) or isinstance(size, bool):
-            raise TypeError(f"size must be an int, not {type(size).__name__}")
-        if size < 0:
-            raise ValueError(f"size must be >= 0, got {size}")
-        return secrets.token_bytes(size)
+    def generate_random_bytes(self, n: int) -> bytes:
+        """``n`` cryptographically secure random bytes."""
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"n must be an int, not {type(n).__name__}")
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        return secrets.token_bytes(n)
 
     def generate_rsa(self, size: int) -> CryptoKey:
         """A new RSA key of ``size`` bits (public exponent 65537, as Godot)."""

@@ -77,15 +77,15 @@ class PacketPeer(Object):
             logger.error("get_var: Error when trying to decode Variant: %s", exc)
             return None
 
-    def put_var(self, var: Any, full_objects: bool = False) -> Error:
-        """Send ``var2bytes(var)`` as one packet.
+    def put_var(self, value: Any, full_objects: bool = False) -> Error:
+        """Send ``var2bytes(value)`` as one packet.
 
         ``TypeError``/``ValueError`` for a Python value with no Variant form;
         ``ERR_OUT_OF_MEMORY`` (logged) when too deep or bigger than
         ``encode_buffer_max_size``.
         """
         try:
-            data = var2bytes(var, full_objects or self.allow_object_decoding)
+            data = var2bytes(value, full_objects or self.allow_object_decoding)
         except VariantEncodeError as exc:
             logger.error("put_var: Error when trying to encode Variant: %s", exc)
             return exc.error

@@ -512,7 +512,8 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         if not self._require_mp("put_packet"):
             return Error.ERR_UNCONFIGURED
         target = self._target_peer
-        recipients, error = mp.server_route(target, self._peers)
+        # A snapshot: another thread may call this while poll() adds or removes peers.
+        recipients, error = mp.server_route(target, tuple(self._peers))
         if error is not None:
             logger.error("put_packet: %s", error)
             return Error.FAILED

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import ipaddress
+from http import HTTPStatus
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -21,9 +22,6 @@ __all__ = ["MAX_REQUEST_SIZE", "HandshakeError", "Request", "find_request_end",
 #: Godot's cap on the request head, terminator included (spec §2.1).
 MAX_REQUEST_SIZE = 4096
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-            426: "Upgrade Required", 431: "Request Header Fields Too Large",
-            500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 class HandshakeError(Exception):
@@ -169,7 +167,10 @@ def accept_response(key: str, protocol: str = "",
 def error_response(status: int, message: str = "",
                    headers: Sequence[Tuple[str, str]] = ()) -> bytes:
     """A short HTTP error answer that closes the connection."""
-    reason = _REASONS.get(status, "Error")
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
     body = (message or reason).encode("utf-8") + b"\n"
     head = [f"HTTP/1.1 {status} {reason}", "Connection: close",
             "Content-Type: text/plain; charset=utf-8", f"Content-Length: {len(body)}"]

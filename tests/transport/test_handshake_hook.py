@@ -42,10 +42,13 @@ class HookTests(ServerTestCase):
 
     def test_refused_clients_get_status_and_no_signal(self):
         with self.assertLogs("godot_ws", "WARNING"):
-            for path, status in (("/play?token=bad", b"403"), ("/play?token=teapot", b"418")):
+            for path, status in (("/play?token=bad", b"403 Forbidden"),
+                                 ("/play?token=teapot", b"418 I'm a Teapot")):
                 s = self.raw()
                 s.sendall(upgrade(path))
-                self.assertTrue(read_all(s, 5).startswith(b"HTTP/1.1 " + status + b" "))
+                answer = read_all(s, 5)
+                self.assertTrue(answer.startswith(b"HTTP/1.1 " + status + b"\r\n"), answer)
+            self.assertTrue(answer.endswith(b"no coffee\n"))
         self.server.poll(0.2)
         self.assertEqual(self.rec.calls, [])
         self.assertEqual(self.server.get_peer_ids(), [])

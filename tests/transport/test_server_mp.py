@@ -157,6 +157,31 @@ class MultiplayerSocketTests(ServerTestCase):
         self.rec.wait("peer_disconnected")
         self.assertEqual(raw_signals, [])
 
+    def test_put_packet_from_another_thread_while_peers_come_and_go(self):
+        import threading
+        errors = []
+        stop = threading.Event()
+
+        def sender():
+            try:
+                while not stop.is_set():
+                    self.server.set_target_peer(0)
+                    self.server.put_packet(b"tick")
+            except Exception as exc:  # reported on the test thread
+                errors.append(exc)
+        t = threading.Thread(target=sender)
+        t.start()
+        try:
+            for _ in range(15):
+                c, _ = self.join()
+                c.sock.close()
+                n = len(self.rec.of("peer_disconnected")) + 1
+                self.rec.wait("peer_disconnected", n)
+        finally:
+            stop.set()
+            t.join(10)
+        self.assertEqual(errors, [])
+
     def test_announce_peers_off(self):
         self.server.stop()
         self.server.announce_peers = False
