@@ -322,9 +322,13 @@ class CryptoTest(unittest.TestCase):
 GODOT = shutil.which("godot3-server")
 
 
-@unittest.skipUnless(GODOT, "godot3-server is not installed")
 class RealGodotTest(TempDirTest):
     """Files made by real Godot load here, and files saved here load in Godot."""
+
+    def setUp(self) -> None:
+        from tests.interop.godot import require_godot
+        require_godot()  # fails loudly in CI when Godot is missing (never a silent skip)
+        super().setUp()
 
     def run_godot(self, body: str) -> str:
         script = self.write("probe.gd", ("extends SceneTree\nfunc _init():\n"
