@@ -423,10 +423,10 @@ class PeerConnection(_SimpleWebSocketBase):
             if not self._backlog:
                 self._signal_drained_locked()
 
-    def _send_parts_locked(self, parts: Sequence[bytes]) -> None:
+    def _send_parts_locked(self, parts: Sequence[bytes], encrypt: bool = True) -> None:
         """Send buffers in order with scatter-gather writes; what the kernel
         does not take goes to the backlog. Lock held."""
-        if self.tls is not None:
+        if encrypt and self.tls is not None:
             try:
                 self.tls.write(b"".join(parts) if len(parts) > 1 else parts[0])
             except ConnectionError:  # TLSError: the session broke (bad record, alert)
@@ -674,11 +674,10 @@ class PeerConnection(_SimpleWebSocketBase):
         return data
 
     def _write_raw_locked(self, data: bytes) -> None:
-        tls, self.tls = self.tls, None
-        try:
-            self._write_locked(data)
-        finally:
-            self.tls = tls
+        """TLS records the session produced by itself (tickets, key updates): they
+        go after what is already encrypted (the backlog) and before anything
+        still corked, which is not encrypted yet."""
+        self._send_parts_locked((data,), encrypt=False)
 
     def _protocol_close_locked(self, code: int, reason: str) -> None:
         logger.info("peer %d: protocol error, closing with %d", self.peer_id, code)
