@@ -575,8 +575,9 @@ class PeerConnection(_SimpleWebSocketBase):
                         for event in ws.events():
                             cls = event.__class__
                             if cls is BytesMessage or cls is TextMessage:
-                                chunk = event.data
-                                size += len(chunk) if cls is BytesMessage else len(chunk.encode("utf-8"))
+                                # Text is kept as its UTF-8 bytes (wsproto checked them).
+                                chunk = event.data if cls is BytesMessage else event.data.encode()
+                                size += len(chunk)
                                 if size > max_size:
                                     self._protocol_close_locked(1009, "")
                                     running = False
@@ -739,13 +740,11 @@ class PeerConnection(_SimpleWebSocketBase):
         self.connected = False
 
 
-def _join(parts: List[Any], text: bool) -> Tuple[bytes, bool]:
-    if text:
-        return ("".join(parts) if len(parts) != 1 else parts[0]).encode("utf-8"), True
+def _join(parts: List[bytes], text: bool) -> Tuple[bytes, bool]:
     if len(parts) == 1:
         data = parts[0]
-        return (data if data.__class__ is bytes else bytes(data)), False
-    return b"".join(parts), False
+        return (data if data.__class__ is bytes else bytes(data)), text
+    return b"".join(parts), text
 
 
 def _run_hook(hook: Callable[..., Any], req: hs.Request, address: Tuple[str, int],
