@@ -211,10 +211,10 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         pass  # WebSocket is always reliable, as in Godot
 
     def get_transfer_mode(self) -> TransferMode:
-        return TransferMode.TRANSFER_MODE_RELIABLE
+        return self.transfer_mode
 
     def set_transfer_mode(self, mode: int) -> None:
-        pass
+        self.transfer_mode = mode
 
     def is_refusing_new_connections(self) -> bool:
         return self.refuse_new_connections

@@ -322,7 +322,7 @@ class PeerConnection(_SimpleWebSocketBase):
                 return Error.FAILED
             if not (self._backlog or self._corked or self._slow_path or self.cfg.cork.owner):
                 # The common case: nothing queued, plain TCP, no compression.
-                if len(payload) >= self.cfg.limits.output_bytes:
+                if self.cfg.limits.output_full(0, 0, len(payload)):
                     return Error.ERR_OUT_OF_MEMORY
                 try:
                     sent = self.sock.sendmsg((header, payload), (), _MSG_DONTWAIT)
