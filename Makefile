@@ -7,7 +7,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench venv godot chromium clean
+.PHONY: run test lint bench venv godot chromium clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,10 @@ chromium:
 run: venv
 	$(VPY) -m godot_ws serve --mode relay --bind 127.0.0.1 --port 9080
 
-test: venv godot chromium
+lint: venv
+	$(VENV)/bin/ruff check godot_ws tests samples bench
+
+test: venv godot chromium lint
 	$(VPY) -m unittest discover -s tests -t . -p 'test_*.py'
 
 -include bench/Makefile.inc

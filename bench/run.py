@@ -27,9 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -48,8 +49,8 @@ class Server:
     key: str
     label: str
     script: str
-    args: Tuple[str, ...] = ()
-    big_args: Tuple[str, ...] = ()  # only for the echo/broadcast scenarios
+    args: tuple[str, ...] = ()
+    big_args: tuple[str, ...] = ()  # only for the echo/broadcast scenarios
 
 
 SERVERS = [
@@ -71,7 +72,7 @@ class Scenario:
     """A timed loadgen scenario: its arguments and its headline number."""
     key: str
     label: str
-    loadgen: Tuple[str, ...]
+    loadgen: tuple[str, ...]
     metric: str                 # key of the loadgen JSON shown in the table
     mode: str = "echo"          # server mode
     fmt: str = "{:,.0f}"
@@ -158,7 +159,7 @@ class ServerProcess:
         self.log.close()
 
 
-def loadgen_features() -> Dict[str, Any]:
+def loadgen_features() -> dict[str, Any]:
     """What this loadgen build supports: ``{"tls": bool, "openssl": version}``."""
     try:
         out = subprocess.run([str(LOADGEN), "features"], capture_output=True, text=True, timeout=10)
@@ -167,7 +168,7 @@ def loadgen_features() -> Dict[str, Any]:
         return {"tls": False}  # a loadgen built before `features` existed
 
 
-def make_cert_pair(directory: Path) -> Tuple[str, str]:
+def make_cert_pair(directory: Path) -> tuple[str, str]:
     """A throwaway RSA-2048 self-signed certificate and its key, as PEM files."""
     from godot_ws.crypto import Crypto  # the venv's editable install
     crypto = Crypto()
@@ -190,7 +191,7 @@ def server_openssl_versions() -> str:
     return f"godot_ws via pyOpenSSL: {ours}; websockets via Python ssl: {ssl.OPENSSL_VERSION}"
 
 
-def run_loadgen(args: Sequence[str], port: int, pid: int, timeout: float) -> Dict[str, Any]:
+def run_loadgen(args: Sequence[str], port: int, pid: int, timeout: float) -> dict[str, Any]:
     """One loadgen run; its JSON, or {"ok": False, "error": ...}."""
     argv = [str(LOADGEN), *args, "--port", str(port), "--server-pid", str(pid)]
     try:
@@ -211,24 +212,24 @@ class Suite:
     duration: float
     warmup: float
     runs: int
-    idle_sizes: Tuple[int, ...]
-    scaling_sizes: Tuple[int, ...]
+    idle_sizes: tuple[int, ...]
+    scaling_sizes: tuple[int, ...]
     burst_timeout: float
-    servers: List[Server]
+    servers: list[Server]
     tls_duration: float = 2.0
-    data: Dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
-    def timing(self, duration: Optional[float] = None) -> Tuple[str, ...]:
+    def timing(self, duration: float | None = None) -> tuple[str, ...]:
         return ("--duration", str(duration or self.duration), "--warmup", str(self.warmup))
 
-    def timeout(self, duration: Optional[float] = None) -> float:
+    def timeout(self, duration: float | None = None) -> float:
         return (duration or self.duration) + self.warmup + 60.0
 
     def log(self, msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
     def start(self, server: Server, mode: str, big: bool,
-              extra: Sequence[str] = ()) -> Optional[ServerProcess]:
+              extra: Sequence[str] = ()) -> ServerProcess | None:
         try:
             return ServerProcess(server, mode, big, RESULTS / "logs" / f"{server.key}.log", extra)
         except RuntimeError as exc:
@@ -236,7 +237,7 @@ class Suite:
             return None
 
     def timed(self, server: Server, sc: Scenario, proc: ServerProcess,
-              extra: Sequence[str] = (), duration: Optional[float] = None) -> Dict[str, Any]:
+              extra: Sequence[str] = (), duration: float | None = None) -> dict[str, Any]:
         """``runs`` runs of a scenario; the median run (by its metric) plus all runs."""
         runs = []
         for _ in range(self.runs):
@@ -260,9 +261,9 @@ class Suite:
         median["spread"] = [r[sc.metric] for r in runs]
         return median
 
-    def run_echo_server(self, server: Server, scenarios: Sequence[Scenario], res: Dict[str, Any],
+    def run_echo_server(self, server: Server, scenarios: Sequence[Scenario], res: dict[str, Any],
                         server_args: Sequence[str] = (), loadgen_args: Sequence[str] = (),
-                        duration: Optional[float] = None) -> None:
+                        duration: float | None = None) -> None:
         """The byte-exact check, then each scenario, against one echo server process
         (restarted if it died); results in ``res`` by scenario key."""
         proc = self.start(server, "echo", True, server_args)
@@ -283,7 +284,7 @@ class Suite:
 
     def run_server(self, server: Server) -> None:
         """Every scenario against one server; results in data[server.key]."""
-        res: Dict[str, Any] = {}
+        res: dict[str, Any] = {}
         self.data.setdefault("servers", {})[server.key] = res
         self.run_echo_server(server, [s for s in SCENARIOS if s.mode == "echo"], res)
         for sc in (s for s in SCENARIOS if s.mode == "broadcast"):
@@ -293,9 +294,9 @@ class Suite:
                 proc.stop()
         res["idle"] = self.run_idle(server)
 
-    def run_idle(self, server: Server) -> Dict[str, Any]:
+    def run_idle(self, server: Server) -> dict[str, Any]:
         """Idle peers at each size, each on a fresh server with default buffers."""
-        out: Dict[str, Any] = {}
+        out: dict[str, Any] = {}
         failed_at = None
         per_peer = 0.0  # server threads per idle peer, from the previous size
         for n in self.idle_sizes:
@@ -334,7 +335,7 @@ class Suite:
     def run_scaling(self, server: Server) -> None:
         """1-conn ping-pong while 0..N other peers sit connected and idle."""
         sc = SCENARIOS[0]
-        out: Dict[str, Any] = {}
+        out: dict[str, Any] = {}
         proc = self.start(server, "echo", big=False)
         if not proc:
             self.data["scaling"] = {"error": "server did not start"}
@@ -349,7 +350,7 @@ class Suite:
         """ws:// then wss:// for godot_ws (tight poll) and websockets, in data["tls"]."""
         servers = [s for s in self.servers if s.key in TLS_SERVERS]
         feats = loadgen_features()
-        out: Dict[str, Any] = {"columns": {}, "duration": self.tls_duration,
+        out: dict[str, Any] = {"columns": {}, "duration": self.tls_duration,
                                "loadgen_openssl": feats.get("openssl", "?"),
                                "server_openssl": server_openssl_versions()}
         self.data["tls"] = out
@@ -364,7 +365,7 @@ class Suite:
                 for scheme in ("ws", "wss"):
                     col = dataclasses.replace(server, key=f"{server.key}-{scheme}")
                     tls = scheme == "wss"
-                    res: Dict[str, Any] = {}
+                    res: dict[str, Any] = {}
                     out["columns"][col.key] = res
                     self.run_echo_server(
                         col, TLS_SCENARIOS, res,
@@ -389,7 +390,7 @@ class Suite:
 
 # -- machine and report ----------------------------------------------------------
 
-def machine_info() -> Dict[str, str]:
+def machine_info() -> dict[str, str]:
     cpu = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -448,7 +449,7 @@ def fmt_num(v: float, fmt: str = "{:,.0f}") -> str:
     return fmt.format(v)
 
 
-def cell(r: Optional[Dict[str, Any]], fn: Callable[[Dict[str, Any]], str]) -> str:
+def cell(r: dict[str, Any] | None, fn: Callable[[dict[str, Any]], str]) -> str:
     if r is None:
         return "—"
     if not r.get("ok"):
@@ -456,9 +457,9 @@ def cell(r: Optional[Dict[str, Any]], fn: Callable[[Dict[str, Any]], str]) -> st
     return fn(r)
 
 
-def ratio_cell(ours: Optional[Dict[str, Any]], ref: Optional[Dict[str, Any]],
-               get: Callable[[Dict[str, Any]], float], invert: bool = False,
-               floor: Optional[float] = None) -> Tuple[str, str]:
+def ratio_cell(ours: dict[str, Any] | None, ref: dict[str, Any] | None,
+               get: Callable[[dict[str, Any]], float], invert: bool = False,
+               floor: float | None = None) -> tuple[str, str]:
     """``ours / ref`` (``ref / ours`` for latencies) and the floor verdict."""
     floor_txt = f"≥ {floor:.1f}×" if floor else ""
     if not (ours and ref and ours.get("ok") and ref.get("ok")):
@@ -473,7 +474,7 @@ def ratio_cell(ours: Optional[Dict[str, Any]], ref: Optional[Dict[str, Any]],
     return f"{q:.2f}×", floor_txt + verdict
 
 
-def report(suite: Suite, info: Dict[str, str], elapsed: float) -> str:
+def report(suite: Suite, info: dict[str, str], elapsed: float) -> str:
     servers = suite.servers
     sres = suite.data.get("servers", {})
     get = lambda key, sk: sres.get(key, {}).get(sk)  # noqa: E731
@@ -481,11 +482,11 @@ def report(suite: Suite, info: Dict[str, str], elapsed: float) -> str:
     head = ["scenario"] + [s.label for s in servers]
     if has_ref:
         head += ["ours / websockets", "floor"]
-    rows: List[List[str]] = []
+    rows: list[list[str]] = []
 
-    def add(label: str, sk: str, fn: Callable[[Dict[str, Any]], str],
-            ratio: Optional[Tuple[Callable[[Dict[str, Any]], float], bool, Optional[float]]] = None,
-            fetch: Callable[[str, str], Optional[Dict[str, Any]]] = get) -> None:
+    def add(label: str, sk: str, fn: Callable[[dict[str, Any]], str],
+            ratio: tuple[Callable[[dict[str, Any]], float], bool, float | None] | None = None,
+            fetch: Callable[[str, str], dict[str, Any] | None] = get) -> None:
         row = [label] + [cell(fetch(s.key, sk), fn) for s in servers]
         if has_ref:
             if ratio:
@@ -505,10 +506,10 @@ def report(suite: Suite, info: Dict[str, str], elapsed: float) -> str:
                 (lambda r: r["rtt_p50_us"], True, FLOORS["latency"]))
     sizes = [str(n) for n in suite.idle_sizes]
 
-    def idle_fetch(key: str, n: str) -> Optional[Dict[str, Any]]:
+    def idle_fetch(key: str, n: str) -> dict[str, Any] | None:
         return (sres.get(key, {}).get("idle") or {}).get(n)
 
-    def idle_fetch_rss(key: str, n: str) -> Optional[Dict[str, Any]]:
+    def idle_fetch_rss(key: str, n: str) -> dict[str, Any] | None:
         # RSS was measured even when the burst then timed out
         r = idle_fetch(key, n)
         return dict(r, ok=True) if r and "rss_per_conn_kib" in r else r
@@ -526,7 +527,7 @@ def report(suite: Suite, info: Dict[str, str], elapsed: float) -> str:
         if has_ref:
             rows[-1][-1] = "all" + _burst_verdict(idle_fetch("ours", n), int(n))
 
-    cpu_rows: List[List[str]] = []
+    cpu_rows: list[list[str]] = []
     for sc in SCENARIOS:
         cpu_rows.append([sc.label] + [
             cell(get(s.key, sc.key),
@@ -559,7 +560,7 @@ def report(suite: Suite, info: Dict[str, str], elapsed: float) -> str:
     return "\n".join(out)
 
 
-def _tls_section(suite: Suite) -> List[str]:
+def _tls_section(suite: Suite) -> list[str]:
     """ws:// next to wss:// for godot_ws and websockets: values, TLS cost, ours / websockets."""
     tls = suite.data.get("tls")
     if tls is None:
@@ -577,8 +578,8 @@ def _tls_section(suite: Suite) -> List[str]:
         head += ["godot_ws / websockets, ws", "godot_ws / websockets, wss"]
     col_keys = [f"{k}-{sch}" for k in keys for sch in ("ws", "wss")]
 
-    def row(title: str, sk: str, fn: Callable[[Dict[str, Any]], str],
-            get: Optional[Callable[[Dict[str, Any]], float]] = None) -> List[str]:
+    def row(title: str, sk: str, fn: Callable[[dict[str, Any]], str],
+            get: Callable[[dict[str, Any]], float] | None = None) -> list[str]:
         fetch = lambda c: cols.get(c, {}).get(sk)  # noqa: E731
         r = [title] + [cell(fetch(c), fn) for c in col_keys]
         ratios = [(f"{k}-wss", f"{k}-ws") for k in keys]
@@ -614,7 +615,7 @@ def _tls_section(suite: Suite) -> List[str]:
     return out
 
 
-def _close_counts(r: Dict[str, Any]) -> str:
+def _close_counts(r: dict[str, Any]) -> str:
     runs = [x for x in r.get("runs", [r]) if "tls" in x]
     if not runs:
         return "—"
@@ -622,19 +623,19 @@ def _close_counts(r: Dict[str, Any]) -> str:
             f"{sum(x['tls_bare_eof'] for x in runs):,}")
 
 
-def _idle_verdict(r: Optional[Dict[str, Any]], floor: float) -> str:
+def _idle_verdict(r: dict[str, Any] | None, floor: float) -> str:
     if not r or not r.get("ok"):
         return "  ✗"
     return "  ✓" if r["rss_per_conn_kib"] <= floor else "  ✗"
 
 
-def _burst_verdict(r: Optional[Dict[str, Any]], n: int) -> str:
+def _burst_verdict(r: dict[str, Any] | None, n: int) -> str:
     if not r or not r.get("ok"):
         return "  ✗"
     return "  ✓" if r["answered"] == n else "  ✗"
 
 
-def _scaling_section(suite: Suite) -> List[str]:
+def _scaling_section(suite: Suite) -> list[str]:
     sc = suite.data.get("scaling")
     if not sc:
         return []
@@ -653,7 +654,7 @@ def _scaling_section(suite: Suite) -> List[str]:
                       rows), ""]
 
 
-def _md_table(head: List[str], rows: List[List[str]]) -> str:
+def _md_table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
@@ -661,7 +662,7 @@ def _md_table(head: List[str], rows: List[List[str]]) -> str:
 
 # -- main ----------------------------------------------------------------------------
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 1 run × 1 s per scenario, 1k idle peers only")

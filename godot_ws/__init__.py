@@ -3,20 +3,56 @@
 The public names of the API (see README.md); everything else is internal.
 """
 from .crypto import Crypto, CryptoKey, X509Certificate
-from .enums import (TARGET_PEER_BROADCAST, TARGET_PEER_SERVER, ConnectFlags, ConnectionStatus,
-                    Error, TransferMode, WriteMode)
-from .multiplayer_api import (MultiplayerAPI, RPCMode, master, mastersync, puppet, puppetsync,
-                              remote, remotesync)
+from .enums import (
+                    TARGET_PEER_BROADCAST,
+                    TARGET_PEER_SERVER,
+                    ConnectFlags,
+                    ConnectionStatus,
+                    Error,
+                    TransferMode,
+                    WriteMode,
+)
+from .multiplayer_api import (
+                    MultiplayerAPI,
+                    RPCMode,
+                    master,
+                    mastersync,
+                    puppet,
+                    puppetsync,
+                    remote,
+                    remotesync,
+)
 from .multiplayer_peer import NetworkedMultiplayerPeer, WebSocketMultiplayerPeer
 from .object import Object
 from .packet_peer import PacketPeer
 from .peer import WebSocketPeer
 from .protocol.multiplayer import RelayVerdict
 from .server import WebSocketServer
-from .variant import (AABB, RID, Basis, Color, EncodedObjectAsID, GodotObject, NodePath, Plane,
-                      PoolByteArray, PoolColorArray, PoolIntArray, PoolRealArray, PoolStringArray,
-                      PoolVector2Array, PoolVector3Array, Quat, Rect2, Transform, Transform2D,
-                      Vector2, Vector3, bytes2var, var2bytes)
+from .variant import (
+                    AABB,
+                    RID,
+                    Basis,
+                    Color,
+                    EncodedObjectAsID,
+                    GodotObject,
+                    NodePath,
+                    Plane,
+                    PoolByteArray,
+                    PoolColorArray,
+                    PoolIntArray,
+                    PoolRealArray,
+                    PoolStringArray,
+                    PoolVector2Array,
+                    PoolVector3Array,
+                    Quat,
+                    Rect2,
+                    Transform,
+                    Transform2D,
+                    Vector2,
+                    Vector3,
+                    bytes2var,
+                    var2bytes,
+)
 
 __version__ = "0.1.0"
 

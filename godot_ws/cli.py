@@ -6,7 +6,6 @@ import logging
 import signal
 import sys
 import threading
-from typing import List, Optional
 
 from .enums import Error, WriteMode
 from .server import WebSocketServer
@@ -49,7 +48,7 @@ def _echo(server: WebSocketServer, peer_id: int) -> None:
         peer.put_packet(data)
 
 
-def _configure_tls(server: WebSocketServer, args: argparse.Namespace) -> Optional[str]:
+def _configure_tls(server: WebSocketServer, args: argparse.Namespace) -> str | None:
     from .crypto import Crypto, CryptoKey, X509Certificate, fingerprint_sha256
     if args.self_signed:
         crypto = Crypto()
@@ -132,6 +131,6 @@ def gen_cert(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     return serve(args) if args.command == "serve" else gen_cert(args)

@@ -209,7 +209,7 @@ class X509Certificate(_Resource):
         self._certs: tuple[x509.Certificate, ...] = ()
 
     @classmethod
-    def from_cryptography(cls, *certs: x509.Certificate) -> "X509Certificate":
+    def from_cryptography(cls, *certs: x509.Certificate) -> X509Certificate:
         """An X509Certificate holding ``certs`` (leaf first)."""
         if not all(isinstance(c, x509.Certificate) for c in certs):
             raise TypeError("from_cryptography() takes cryptography.x509.Certificate objects")

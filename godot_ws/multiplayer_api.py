@@ -33,12 +33,13 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Iterable
+from typing import Any, Callable
 
 from .enums import ConnectionStatus, Error, TransferMode
 from .object import Object
 from .protocol import rpc
-from .protocol.rpc import Command, RPCMode, RpcError
+from .protocol.rpc import Command, RpcError, RPCMode
 from .variant.types import NodePath
 
 __all__ = ["MultiplayerAPI", "RemoteNode", "RPCMode",
@@ -77,17 +78,17 @@ class _SyncedProperty(property):
     """A ``property`` with an rset mode (``@remote`` above ``@property``)."""
     _godot_rpc_mode = RPCMode.DISABLED
 
-    def _keep_mode(self, new: "_SyncedProperty") -> "_SyncedProperty":
+    def _keep_mode(self, new: _SyncedProperty) -> _SyncedProperty:
         new._godot_rpc_mode = self._godot_rpc_mode
         return new
 
-    def getter(self, fget: Callable) -> "_SyncedProperty":
+    def getter(self, fget: Callable) -> _SyncedProperty:
         return self._keep_mode(super().getter(fget))
 
-    def setter(self, fset: Callable) -> "_SyncedProperty":
+    def setter(self, fset: Callable) -> _SyncedProperty:
         return self._keep_mode(super().setter(fset))
 
-    def deleter(self, fdel: Callable) -> "_SyncedProperty":
+    def deleter(self, fdel: Callable) -> _SyncedProperty:
         return self._keep_mode(super().deleter(fdel))
 
 
@@ -165,7 +166,7 @@ class RemoteNode:
     ``set_network_master``) bound to its MultiplayerAPI.
     """
 
-    def __init__(self, api: "MultiplayerAPI", path: str, obj: Any, master: int) -> None:
+    def __init__(self, api: MultiplayerAPI, path: str, obj: Any, master: int) -> None:
         self.api = api
         self.path = path
         self.obj = obj

@@ -3,7 +3,7 @@ class tree above ``WebSocketServer`` (constants and signals; behaviour lives in
 ``server.py``)."""
 from __future__ import annotations
 
-from .enums import ConnectionStatus, TransferMode, TARGET_PEER_BROADCAST, TARGET_PEER_SERVER
+from .enums import TARGET_PEER_BROADCAST, TARGET_PEER_SERVER, ConnectionStatus, TransferMode
 from .packet_peer import PacketPeer
 
 __all__ = ["NetworkedMultiplayerPeer", "WebSocketMultiplayerPeer"]

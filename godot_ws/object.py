@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import collections
 import itertools
-import threading
 import logging
+import threading
 import time
-from typing import Any, Callable, ClassVar, Iterable
+from collections.abc import Iterable
+from typing import Any, Callable, ClassVar
 
 from .enums import ConnectFlags, Error
 
@@ -115,7 +116,7 @@ class Object:
     _class_names: ClassVar[frozenset[str]]
     _property_names: ClassVar[tuple[str, ...]]
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "Object":
+    def __new__(cls, *args: Any, **kwargs: Any) -> Object:
         # State is set here so subclasses need not remember super().__init__().
         self = super().__new__(cls)
         self._obj_slots: dict[str, tuple[_Connection, ...]] = {}
@@ -123,7 +124,7 @@ class Object:
         self._obj_meta: dict[str, Any] = {}
         self._obj_blocking = False
         self._obj_deferred: collections.deque | None = None  # made on first use
-        self._obj_incoming: list[tuple["Object", str, Callable]] = []
+        self._obj_incoming: list[tuple[Object, str, Callable]] = []
         self._obj_id = next(_instance_ids)
         return self
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from typing import Any, Optional
+from typing import Any
 
 from .enums import Error, WriteMode
 from .packet_peer import PacketPeer
@@ -183,7 +183,7 @@ class WebSocketPeer(PacketPeer):
 
     # -- called by the server on the polling thread ------------------------
 
-    def _receive(self, data: bytes, is_text: bool) -> Optional[str]:
+    def _receive(self, data: bytes, is_text: bool) -> str | None:
         with self._lock:
             if self._closing:
                 return None

@@ -14,7 +14,8 @@ import ipaddress
 import logging
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterable, Optional, Tuple
+from collections.abc import Iterable
+from typing import Any, Callable
 
 from .enums import ConnectionStatus, Error, TransferMode
 from .multiplayer_peer import WebSocketMultiplayerPeer
@@ -76,35 +77,35 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self.output_stall_timeout = 30.0
         #: Called as ``hook(request, (host, port), protocol)`` on the peer's thread
         #: before an id is assigned; see README "Letting the right people in".
-        self.handshake_hook: Optional[Callable[..., Any]] = None
+        self.handshake_hook: Callable[..., Any] | None = None
         #: Relay policy for multiplayer mode: ``policy(from_id, to_id, payload)``.
-        self.relay_policy: Optional[mp.RelayPolicy] = None
+        self.relay_policy: mp.RelayPolicy | None = None
         #: Negotiate permessage-deflate when a client offers it (off, as Godot:
         #: Godot's native clients cannot decode compressed frames).
         self.compression = False
         #: Multiplayer mode: tell peers about each other (Godot always does).
         self.announce_peers = True
-        self._extra_headers: Tuple[str, ...] = ()
-        self._trusted_proxies: Tuple[Any, ...] = ()
+        self._extra_headers: tuple[str, ...] = ()
+        self._trusted_proxies: tuple[Any, ...] = ()
         self._reset_state()
 
     def _reset_state(self) -> None:
         self._listening = False
         self._mp = False
-        self._protocols: Tuple[str, ...] = ()
-        self._peers: Dict[int, WebSocketPeer] = {}
-        self._events: Optional[EventQueue] = None
-        self._acceptor: Optional[Acceptor] = None
-        self._writer: Optional[BacklogWriter] = None
-        self._registry: Optional[Registry] = None
+        self._protocols: tuple[str, ...] = ()
+        self._peers: dict[int, WebSocketPeer] = {}
+        self._events: EventQueue | None = None
+        self._acceptor: Acceptor | None = None
+        self._writer: BacklogWriter | None = None
+        self._registry: Registry | None = None
         self._port = 0
         self._generation = getattr(self, "_generation", 0) + 1
-        self._mp_packets: Deque[Tuple[int, bytes]] = deque()
+        self._mp_packets: deque[tuple[int, bytes]] = deque()
         self._target_peer = 0
 
     # -- context manager -------------------------------------------------------
 
-    def __enter__(self) -> "WebSocketServer":
+    def __enter__(self) -> WebSocketServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -133,10 +134,10 @@ class WebSocketServer(WebSocketMultiplayerPeer):
     def _tls_setter(name: str) -> property:  # type: ignore[misc]
         attr = "_" + name
 
-        def get(self: "WebSocketServer") -> Any:
+        def get(self: WebSocketServer) -> Any:
             return getattr(self, attr)
 
-        def set_(self: "WebSocketServer", value: Any) -> None:
+        def set_(self: WebSocketServer, value: Any) -> None:
             if self._listening:
                 logger.error("%s cannot change while listening; call stop() first", name)
                 return
@@ -191,7 +192,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self._extra_headers = lines
 
     @property
-    def trusted_proxies(self) -> Tuple[str, ...]:
+    def trusted_proxies(self) -> tuple[str, ...]:
         """Reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-For``
         is believed for ``get_peer_address``. Empty (trust nobody) by default."""
         return tuple(str(n) for n in self._trusted_proxies)
@@ -352,7 +353,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
 
     # -- polling -------------------------------------------------------------
 
-    def poll(self, timeout: Optional[float] = 1.0) -> None:
+    def poll(self, timeout: float | None = 1.0) -> None:
         """Wait up to ``timeout`` s for network events, then emit their signals.
 
         ``poll(0)`` never blocks; ``poll(None)`` waits for the next event.
@@ -534,7 +535,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
     def has_peer(self, id: int) -> bool:
         return id in self._peers
 
-    def get_peer(self, id: int) -> Optional[WebSocketPeer]:
+    def get_peer(self, id: int) -> WebSocketPeer | None:
         peer = self._peers.get(id)
         if peer is None:
             logger.error("get_peer: no peer with id %s", id)

@@ -19,10 +19,19 @@ import base64
 import os
 import random
 import re
-from typing import List, Optional
 
-from tests.conformance.wire import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
-                                    ServerFrames, close_payload, frame, upgrade_request)
+from tests.conformance.wire import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    ServerFrames,
+    close_payload,
+    frame,
+    upgrade_request,
+)
 
 __all__ = ["mutate", "fuzz_request", "fuzz_frames", "judge", "SERVER_CLOSE_CODES"]
 
@@ -37,10 +46,10 @@ _TOKENS = (b"\r\n", b"\r\n\r\n", b"\n", b"\r", b":", b"::", b" ", b"\x00" * 8, b
            b" HTTP/1.1", b"-1", b"99999999999999999999", "é".encode(), b"\r\n\r\n\x81\x80")
 _HEADER_VALUES = (b"", b" ", b"websocket", b"WebSocket", b"upgrade", b"13", b"8", b"0",
                   b"\x00", b"x" * 300, b"dGhlIHNhbXBsZSBub25jZQ==", b"=" * 24, b"a,b,c",
-                  "ü".encode("utf-8"), b"permessage-deflate; client_max_window_bits")
+                  "ü".encode(), b"permessage-deflate; client_max_window_bits")
 
 
-def mutate(data: bytes, rng: random.Random, rounds: Optional[int] = None) -> bytes:
+def mutate(data: bytes, rng: random.Random, rounds: int | None = None) -> bytes:
     """Apply 1-4 random byte-level mutations."""
     buf = bytearray(data)
     for _ in range(rounds or rng.randint(1, 4)):
@@ -70,7 +79,7 @@ def mutate(data: bytes, rng: random.Random, rounds: Optional[int] = None) -> byt
     return bytes(buf)
 
 
-def _request_lines(rng: random.Random, port: int) -> List[bytes]:
+def _request_lines(rng: random.Random, port: int) -> list[bytes]:
     extra = []
     if rng.random() < 0.3:
         extra.append("Sec-WebSocket-Protocol: " + rng.choice(("chat", "a, b", "", "chat,,")))

@@ -14,7 +14,7 @@ import struct
 import threading
 import time
 import unittest
-from typing import Callable, List, Optional, Tuple
+from typing import Callable
 
 from wsproto import ConnectionType
 from wsproto.connection import Connection
@@ -45,7 +45,7 @@ class Recorder:
     """Connects to every raw-mode (or multiplayer) signal and records the calls."""
 
     def __init__(self, server: WebSocketServer, signals=None) -> None:
-        self.calls: List[tuple] = []
+        self.calls: list[tuple] = []
         self.server = server
         for name in signals or ("client_connected", "client_disconnected",
                                 "client_close_request", "data_received"):
@@ -59,10 +59,10 @@ class Recorder:
             self.calls.append((name,) + args + extra)
         return record
 
-    def of(self, name: str) -> List[tuple]:
+    def of(self, name: str) -> list[tuple]:
         return [c[1:] for c in self.calls if c[0] == name]
 
-    def wait(self, name: str, count: int = 1, timeout: float = TIMEOUT) -> List[tuple]:
+    def wait(self, name: str, count: int = 1, timeout: float = TIMEOUT) -> list[tuple]:
         ok = poll_until(self.server, lambda: len(self.of(name)) >= count, timeout)
         if not ok:
             raise AssertionError(f"{name} fired {len(self.of(name))} times, wanted {count}; "
@@ -74,7 +74,7 @@ class ServerTestCase(unittest.TestCase):
     """Starts a raw-mode server per test; checks threads and fds come back."""
 
     mp = False
-    protocols: Tuple[str, ...] = ()
+    protocols: tuple[str, ...] = ()
 
     def setUp(self) -> None:
         self.threads_before = threading.active_count()
@@ -84,7 +84,7 @@ class ServerTestCase(unittest.TestCase):
         self.assertEqual(self.server.listen(0, self.protocols, self.mp), 0)
         self.port = self.server.get_port()
         self.rec = Recorder(self.server, self.signals())
-        self.clients: List[socket.socket] = []
+        self.clients: list[socket.socket] = []
 
     def signals(self):
         if self.mp:
@@ -114,7 +114,7 @@ class ServerTestCase(unittest.TestCase):
         self.clients.append(s)
         return s
 
-    def ws(self, protocols: Optional[str] = None, extra: bytes = b"") -> "RawClient":
+    def ws(self, protocols: str | None = None, extra: bytes = b"") -> RawClient:
         """A raw socket that completed the upgrade (checked), with a wsproto parser."""
         s = self.raw()
         headers = ["GET /chat HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
@@ -130,7 +130,7 @@ class ServerTestCase(unittest.TestCase):
         return RawClient(s, head, rest)
 
 
-def read_http_head(s: socket.socket, limit: float = TIMEOUT) -> Tuple[bytes, bytes]:
+def read_http_head(s: socket.socket, limit: float = TIMEOUT) -> tuple[bytes, bytes]:
     buf = b""
     end = time.monotonic() + limit
     while b"\r\n\r\n" not in buf:
@@ -183,7 +183,7 @@ class RawClient:
         self.sock = sock
         self.head = head
         self.conn = Connection(ConnectionType.CLIENT)
-        self.pending: List = []
+        self.pending: list = []
         self.raw_in = bytearray(rest)
         if rest:
             self.conn.receive_data(rest)
@@ -197,7 +197,7 @@ class RawClient:
     def ping(self, payload: bytes) -> None:
         self.sock.sendall(self.conn.send(Ping(payload)))
 
-    def close(self, code: Optional[int] = 1000, reason: Optional[str] = None) -> None:
+    def close(self, code: int | None = 1000, reason: str | None = None) -> None:
         self.sock.sendall(self.conn.send(CloseConnection(code, reason)))
 
     def next_event(self, timeout: float = TIMEOUT):
@@ -246,7 +246,7 @@ def echo_same_type(server: WebSocketServer, peer_id: int) -> None:
 @contextlib.contextmanager
 def no_logs(test: unittest.TestCase, logger: str = "godot_ws", level="WARNING"):
     """``assertNoLogs`` for Python 3.9 too (it arrived in 3.10)."""
-    records: List[logging.LogRecord] = []
+    records: list[logging.LogRecord] = []
     handler = logging.Handler(level if isinstance(level, int) else getattr(logging, level))
     handler.emit = records.append  # type: ignore[assignment]
     log = logging.getLogger(logger)

@@ -9,8 +9,16 @@ import logging
 import unittest
 
 from godot_ws.enums import ConnectionStatus, Error
-from godot_ws.multiplayer_api import (MultiplayerAPI, RemoteNode, RPCMode, master, mastersync, puppet,
-                                      remote, remotesync)
+from godot_ws.multiplayer_api import (
+    MultiplayerAPI,
+    RemoteNode,
+    RPCMode,
+    master,
+    mastersync,
+    puppet,
+    remote,
+    remotesync,
+)
 from godot_ws.object import Object
 from godot_ws.protocol.multiplayer import pack_header
 from godot_ws.variant.types import EncodedObjectAsID, GodotObject, NodePath, Vector2

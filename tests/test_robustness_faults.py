@@ -16,12 +16,21 @@ import sys
 import threading
 import time
 import unittest
-from typing import List
 
 from godot_ws.enums import Error
 from tests.conformance.harness import WAIT, EchoServerCase
-from tests.conformance.wire import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
-                                    Pump, close_payload, frame, handshake)
+from tests.conformance.wire import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    Pump,
+    close_payload,
+    frame,
+    handshake,
+)
 
 SLACK = 3.0
 
@@ -80,7 +89,7 @@ def small_buffer_socket(port: int) -> socket.socket:
     return sock
 
 
-def fill_output(test: unittest.TestCase, peer) -> List[Error]:
+def fill_output(test: unittest.TestCase, peer) -> list[Error]:
     """put_packet 60000-byte packets until the output limit answers ERR_OUT_OF_MEMORY."""
     results = []
     for _ in range(400):
@@ -201,7 +210,7 @@ class EmptyFragmentFloodTests(EchoServerCase):
 class HalfCloseTests(EchoServerCase):
     def configure(self, server):
         server.connect("data_received", self.collect)
-        self.collected: List[bytes] = []
+        self.collected: list[bytes] = []
 
     def collect(self, pid):
         peer = self.server.get_peer(pid)
@@ -241,7 +250,7 @@ class FloodTests(EchoServerCase):
 
     def configure(self, server):
         server.connect("data_received", self.collect)
-        self.collected: List[bytes] = []
+        self.collected: list[bytes] = []
         self.consume = True
 
     def collect(self, pid):
@@ -251,7 +260,7 @@ class FloodTests(EchoServerCase):
         while peer.get_available_packet_count():
             self.collected.append(peer.get_packet())
 
-    def flood(self, messages: List[bytes], seconds: float, rss_limit_kb: int) -> dict:
+    def flood(self, messages: list[bytes], seconds: float, rss_limit_kb: int) -> dict:
         """Send ``messages`` from a thread while polling every 20 ms, until all
         were consumed or ``seconds`` passed; return figures."""
         _, pump, pid = self.open_pump()
@@ -261,7 +270,7 @@ class FloodTests(EchoServerCase):
             data = b"".join(frame(OP_BINARY, m) for m in messages)
         sock = pump.sock
         sent = threading.Event()
-        failure: List[BaseException] = []
+        failure: list[BaseException] = []
 
         def sender():
             try:
@@ -386,7 +395,7 @@ class SigtermTests(unittest.TestCase):
                                  "--bind", "127.0.0.1", "--port", "0"],
                                 cwd=root, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        socks: List[socket.socket] = []
+        socks: list[socket.socket] = []
         try:
             line = read_line(proc, 20)
             m = re.match(r"listening on ws://([\d.]+):(\d+)", line)
@@ -433,7 +442,7 @@ class _NoServer:
 
 def read_line(proc: subprocess.Popen, timeout: float) -> str:
     """The first stdout line of ``proc``, within ``timeout`` seconds."""
-    box: List[str] = []
+    box: list[str] = []
     t = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
     t.start()
     t.join(timeout)

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from typing import Callable, Dict, List
+from typing import Callable
 
 from tests.conformance.harness import EchoServerCase
 from tests.conformance.wire import OP_BINARY, Pump, frame, upgrade_request
@@ -50,7 +50,7 @@ class FuzzTests(EchoServerCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.thread_errors: List[str] = []
+        self.thread_errors: list[str] = []
         saved = threading.excepthook
 
         def hook(args):
@@ -66,7 +66,7 @@ class FuzzTests(EchoServerCase):
         rng = random.Random(seed)
         _, good, _ = self.open_pump()
         sel = selectors.DefaultSelector()
-        live: Dict[socket.socket, _Conn] = {}
+        live: dict[socket.socket, _Conn] = {}
         outcomes: Counter = Counter()
         started = 0
         echo = _GoodClient(self, good)

@@ -11,7 +11,6 @@ import socket
 import ssl
 import time
 import unittest
-from typing import Dict, List, Optional
 
 from tests.conformance.harness import WAIT, EchoServerCase
 from tests.conformance.wire import OP_BINARY, OP_PING, OP_TEXT, Pump, frame, upgrade_request
@@ -198,7 +197,7 @@ class HalfOpenFloodTests(EchoServerCase):
 
     def test_200_half_open_and_slowloris(self):
         _, good, _ = self.open_pump()
-        bad: List[socket.socket] = []
+        bad: list[socket.socket] = []
         for i in range(self.HALF_OPEN):
             s = self.raw()
             if i % 2:
@@ -219,19 +218,19 @@ class HalfOpenFloodTests(EchoServerCase):
         self.assertIn("timed out", self.logs.text())
 
 
-def wait_all_dropped(test: unittest.TestCase, socks: List[socket.socket], good: Pump,
-                     slowloris: Optional[socket.socket] = None) -> Dict[socket.socket, tuple]:
+def wait_all_dropped(test: unittest.TestCase, socks: list[socket.socket], good: Pump,
+                     slowloris: socket.socket | None = None) -> dict[socket.socket, tuple]:
     """Until every socket in ``socks`` reads EOF (bounded): keep the good
     client exchanging messages, and feed ``slowloris`` one valid byte every
     50 ms. Returns {sock: (bytes read, seconds from start to EOF)}."""
     start = time.monotonic()
     end = start + HANDSHAKE_TIMEOUT + SLACK + 2.0
-    got: Dict[socket.socket, bytes] = {s: b"" for s in socks}
-    done: Dict[socket.socket, tuple] = {}
+    got: dict[socket.socket, bytes] = {s: b"" for s in socks}
+    done: dict[socket.socket, tuple] = {}
     slow_bytes = request()[:-2] + b"X-Slow: " + b"s" * 10000
     slow_pos = 0
     next_slow = start
-    pending_echo: Optional[bytes] = None
+    pending_echo: bytes | None = None
     echoes = 0
     for s in socks:
         s.setblocking(False)

@@ -13,13 +13,20 @@ import socket
 import threading
 import time
 import unittest
-from typing import Callable, List, Optional
+from typing import Callable
 
 from godot_ws.crypto import X509Certificate
 from godot_ws.server import WebSocketServer
 from tests.conformance.harness import CaptureLogs, echo_all
-from tests.conformance.wire import (OP_BINARY, OP_CLOSE, OP_TEXT, ServerFrames, close_payload,
-                                    frame, upgrade_request)
+from tests.conformance.wire import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_TEXT,
+    ServerFrames,
+    close_payload,
+    frame,
+    upgrade_request,
+)
 from tests.support import fd_count, read_http_head
 from tests.test_robustness_faults import reset, rss_kb
 
@@ -41,7 +48,7 @@ def _recv_event(sock, frames: ServerFrames, count: int) -> None:
         frames.feed(data)
 
 
-def _read_to_eof(sock, frames: Optional[ServerFrames]) -> None:
+def _read_to_eof(sock, frames: ServerFrames | None) -> None:
     """Read until EOF; ``frames`` None discards (after a TLS socket's shutdown
     the bytes are raw TLS records)."""
     try:
@@ -109,7 +116,7 @@ class LeakChecks:
         """``count`` cycles on CONCURRENCY client threads; this thread polls."""
         next_i = [start]
         lock = threading.Lock()
-        errors: List[BaseException] = []
+        errors: list[BaseException] = []
         port = server.get_port()
 
         def worker():
@@ -147,7 +154,7 @@ class LeakChecks:
         with CaptureLogs():
             server = self.make_server()
             server.connect("data_received", lambda pid: echo_all(server, pid))
-            connected: List[int] = []
+            connected: list[int] = []
             server.connect("client_connected", lambda pid, proto: connected.append(pid))
             self.assertEqual(server.listen(0), 0)
             try:

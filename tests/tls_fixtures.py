@@ -70,7 +70,7 @@ def _issue(subject: str, public_key, issuer_name: x509.Name, issuer_key, *, ca: 
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_chain() -> Chain:
     """Root CA -> intermediate CA -> leaf for ``localhost``/``127.0.0.1`` (cached)."""
     root_key = ec.generate_private_key(ec.SECP256R1())
@@ -85,7 +85,7 @@ def make_chain() -> Chain:
     return Chain(root_cert=root, inter_cert=inter, leaf_cert=leaf, leaf_key=leaf_key)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def other_key() -> CryptoKey:
     """An RSA key that matches no certificate of ``make_chain()`` (cached)."""
     return _wrap(rsa.generate_private_key(public_exponent=65537, key_size=2048))

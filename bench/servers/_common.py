@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-from typing import List, Optional
 
 
-def parse_args(description: str, argv: Optional[List[str]] = None,
+def parse_args(description: str, argv: list[str] | None = None,
                extra=None) -> argparse.Namespace:
     """``PORT [--mode echo|broadcast]`` plus whatever ``extra(parser)`` adds."""
     p = argparse.ArgumentParser(description=description)

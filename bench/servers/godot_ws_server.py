@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 import time
 
+from _common import add_tls_options, announce, check_tls_options, parse_args, raise_nofile
+
 from godot_ws.crypto import CryptoKey, X509Certificate
 from godot_ws.enums import Error, WriteMode
 from godot_ws.server import WebSocketServer
-
-from _common import add_tls_options, announce, check_tls_options, parse_args, raise_nofile
 
 TEXT, BINARY = WriteMode.WRITE_MODE_TEXT, WriteMode.WRITE_MODE_BINARY
 

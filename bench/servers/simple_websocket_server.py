@@ -10,7 +10,6 @@ import socket
 import threading
 
 import simple_websocket
-
 from _common import announce, parse_args, raise_nofile
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import ssl
 import threading
 
+from _common import add_tls_options, announce, check_tls_options, parse_args, raise_nofile
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
-
-from _common import add_tls_options, announce, check_tls_options, parse_args, raise_nofile
 
 MAX_MESSAGE = 4 * 1024 * 1024
 

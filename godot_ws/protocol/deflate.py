@@ -9,7 +9,6 @@ no more than the peer's input buffer and closes with 1009.
 from __future__ import annotations
 
 import zlib
-from typing import Optional, Tuple, Union
 
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import CloseReason
@@ -27,7 +26,7 @@ class BoundedPerMessageDeflate(PerMessageDeflate):
         self.max_size = max_size
         self._inflated = 0
 
-    def _inflate(self, data: bytes) -> Union[bytes, CloseReason]:
+    def _inflate(self, data: bytes) -> bytes | CloseReason:
         room = self.max_size - self._inflated
         try:
             out = self._decompressor.decompress(data, room + 1)
@@ -56,8 +55,8 @@ class BoundedPerMessageDeflate(PerMessageDeflate):
         return out
 
 
-def negotiate(offers: Optional[str], max_size: int
-              ) -> Tuple[Optional[BoundedPerMessageDeflate], Optional[str]]:
+def negotiate(offers: str | None, max_size: int
+              ) -> tuple[BoundedPerMessageDeflate | None, str | None]:
     """(extension, ``Sec-WebSocket-Extensions`` response value), or (None, None)
     when the client offered nothing acceptable."""
     if not offers:

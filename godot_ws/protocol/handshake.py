@@ -11,9 +11,10 @@ import base64
 import binascii
 import hashlib
 import ipaddress
-from http import HTTPStatus
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from http import HTTPStatus
+from typing import Any
 
 __all__ = ["MAX_REQUEST_SIZE", "HandshakeError", "Request", "find_request_end",
            "parse_request", "select_subprotocol", "accept_key", "accept_response",
@@ -28,7 +29,7 @@ class HandshakeError(Exception):
     """A request the server must refuse, with the HTTP answer it gets."""
 
     def __init__(self, message: str, status: int = 400,
-                 headers: Sequence[Tuple[str, str]] = ()) -> None:
+                 headers: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.headers = tuple(headers)
@@ -44,15 +45,15 @@ class Request:
     method: str
     path: str
     version: str
-    headers: Dict[str, str] = field(default_factory=dict)
-    raw_headers: List[Tuple[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def key(self) -> str:
         return self.headers.get("sec-websocket-key", "")
 
     @property
-    def protocols_header(self) -> Optional[str]:
+    def protocols_header(self) -> str | None:
         return self.headers.get("sec-websocket-protocol")
 
 
@@ -87,8 +88,8 @@ def parse_request(head: bytes) -> Request:
         raise HandshakeError("method must be GET")
     if version != "HTTP/1.1":
         raise HandshakeError("HTTP version must be HTTP/1.1")
-    headers: Dict[str, str] = {}
-    raw: List[Tuple[str, str]] = []
+    headers: dict[str, str] = {}
+    raw: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep:
@@ -124,7 +125,7 @@ def check_request(req: Request) -> None:
         raise HandshakeError("missing Connection header")
 
 
-def select_subprotocol(client_header: Optional[str],
+def select_subprotocol(client_header: str | None,
                        server_protocols: Iterable[str]) -> str:
     """The first client protocol the server accepts (client order wins).
 
@@ -165,7 +166,7 @@ def accept_response(key: str, protocol: str = "",
 
 
 def error_response(status: int, message: str = "",
-                   headers: Sequence[Tuple[str, str]] = ()) -> bytes:
+                   headers: Sequence[tuple[str, str]] = ()) -> bytes:
     """A short HTTP error answer that closes the connection."""
     try:
         reason = HTTPStatus(status).phrase
@@ -178,7 +179,7 @@ def error_response(status: int, message: str = "",
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
-def parse_trusted_proxies(items: Iterable[str]) -> Tuple[Any, ...]:
+def parse_trusted_proxies(items: Iterable[str]) -> tuple[Any, ...]:
     """Networks from addresses or CIDR strings; ``ValueError`` names a bad one."""
     nets = []
     for item in items:
@@ -199,7 +200,7 @@ def _trusted(ip: str, nets: Sequence[Any]) -> bool:
     return any(addr in net for net in nets)
 
 
-def forwarded_client(remote_ip: str, headers: Dict[str, str], nets: Sequence[Any]) -> str:
+def forwarded_client(remote_ip: str, headers: dict[str, str], nets: Sequence[Any]) -> str:
     """The client address behind trusted proxies (``X-Forwarded-For``).
 
     Only when the TCP peer is a trusted proxy; the list is walked from the

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Deque, Optional, Tuple
 
 __all__ = ["nearest_shift", "Limits", "DEFAULT_LIMITS", "InputQueue"]
 
@@ -30,7 +29,7 @@ class Limits:
 
     @classmethod
     def from_kb(cls, input_buffer_size_kb: int, input_max_packets: int,
-                output_buffer_size_kb: int, output_max_packets: int) -> "Limits":
+                output_buffer_size_kb: int, output_max_packets: int) -> Limits:
         """Validate ``set_buffers`` arguments and round them as Godot does."""
         args = {"input_buffer_size_kb": input_buffer_size_kb,
                 "input_max_packets": input_max_packets,
@@ -73,7 +72,7 @@ class Limits:
 DEFAULT_LIMITS = Limits.from_kb(64, 1024, 64, 1024)
 
 
-_NO_ITEMS: Deque[Tuple[bytes, bool]] = deque(maxlen=0)  # shared, always empty
+_NO_ITEMS: deque[tuple[bytes, bool]] = deque(maxlen=0)  # shared, always empty
 
 
 class InputQueue:
@@ -85,12 +84,12 @@ class InputQueue:
     __slots__ = ("_items", "_bytes", "_max_bytes", "_max_packets")
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
-        self._items: Deque[Tuple[bytes, bool]] = _NO_ITEMS  # a deque from the first push
+        self._items: deque[tuple[bytes, bool]] = _NO_ITEMS  # a deque from the first push
         self._bytes = 0
         self._max_bytes = limits.input_bytes
         self._max_packets = limits.input_packets
 
-    def push(self, data: bytes, is_text: bool) -> Optional[str]:
+    def push(self, data: bytes, is_text: bool) -> str | None:
         if len(self._items) >= self._max_packets:
             return "Too many packets in queue! Dropping data."
         if self._bytes + len(data) > self._max_bytes:
@@ -101,7 +100,7 @@ class InputQueue:
         self._bytes += len(data)
         return None
 
-    def pop(self) -> Optional[Tuple[bytes, bool]]:
+    def pop(self) -> tuple[bytes, bool] | None:
         if not self._items:
             return None
         item = self._items.popleft()

@@ -20,7 +20,8 @@ from __future__ import annotations
 import enum
 import secrets
 import struct
-from typing import Callable, Collection, Iterable, NamedTuple, Union
+from collections.abc import Collection, Iterable
+from typing import Callable, NamedTuple, Union
 
 __all__ = [
     "PROTO_SIZE", "SYS_NONE", "SYS_ADD", "SYS_DEL", "SYS_ID", "SERVER_ID",
@@ -64,7 +65,7 @@ class ClientPacket(NamedTuple):
     frame: bytes
 
 
-def parse_client_packet(sender_id: int, data: bytes) -> Union[ClientPacket, str]:
+def parse_client_packet(sender_id: int, data: bytes) -> ClientPacket | str:
     """Check a frame from connected peer ``sender_id`` as Godot's server does (§5.4).
 
     Returns a ``ClientPacket``, or a ``str`` saying why Godot drops it (the

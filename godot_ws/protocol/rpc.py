@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Collection, Sequence, Union
+from typing import Any, Union
 
 from ..variant.codec import decode_variant, encode_into
 from ..variant.types import NodePath

@@ -14,7 +14,7 @@ import selectors
 import socket
 import threading
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable
 
 from .connection import ConnectionConfig, close_quietly, run_peer
 
@@ -28,7 +28,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: Dict[socket.socket, List[Any]] = {}
+        self._items: dict[socket.socket, list[Any]] = {}
         self._closed = False
 
     def add(self, sock: socket.socket, thread: threading.Thread) -> None:
@@ -54,7 +54,7 @@ class Registry:
         with self._lock:
             self._items.pop(sock, None)
 
-    def snapshot(self) -> List[Tuple[socket.socket, threading.Thread, Any]]:
+    def snapshot(self) -> list[tuple[socket.socket, threading.Thread, Any]]:
         with self._lock:
             return [(s, t, c) for s, (t, c) in self._items.items()]
 
@@ -133,7 +133,7 @@ class Acceptor:
                 return
             close_quietly(sock)
 
-    def _start_peer(self, sock: socket.socket, addr: Tuple[Any, ...]) -> None:
+    def _start_peer(self, sock: socket.socket, addr: tuple[Any, ...]) -> None:
         if self._refuse():
             sock.close()
             return

@@ -46,16 +46,17 @@ import logging
 import socket
 import threading
 import time
-from threading import get_ident
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from threading import get_ident
+from typing import Any, Callable
 
 import simple_websocket
 from simple_websocket.ws import Base as _SimpleWebSocketBase
 from wsproto import ConnectionType
-from wsproto.connection import Connection as WSProtoConnection, ConnectionState
-from wsproto.events import (BytesMessage, CloseConnection, Message, Ping, Pong,
-                            TextMessage)
+from wsproto.connection import Connection as WSProtoConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage
 
 from ..enums import Error
 from ..protocol import deflate
@@ -88,7 +89,7 @@ class Cork:
 
     def __init__(self) -> None:
         self.owner = 0
-        self.dirty: List["PeerConnection"] = []
+        self.dirty: list[PeerConnection] = []
 
     def begin(self) -> None:
         self.owner = get_ident()
@@ -108,13 +109,13 @@ class ConnectionConfig:
     """What every connection of one ``listen()`` shares (a snapshot taken at listen)."""
     events: ev.EventQueue
     writer: Any                                  # BacklogWriter
-    protocols: Tuple[str, ...] = ()
+    protocols: tuple[str, ...] = ()
     limits: Limits = DEFAULT_LIMITS
     handshake_timeout: float = 3.0
     close_timeout: float = 5.0
     tls_context: Any = None                      # OpenSSL.SSL.Context or None
-    extra_headers: Tuple[str, ...] = ()
-    handshake_hook: Optional[Callable[..., Any]] = None
+    extra_headers: tuple[str, ...] = ()
+    handshake_hook: Callable[..., Any] | None = None
     ping_interval: float = 0.0
     ping_timeout: float = 0.0
     output_stall_timeout: float = 30.0
@@ -122,7 +123,7 @@ class ConnectionConfig:
     compression: bool = False
     gate: Any = field(default_factory=threading.Lock)
     cork: Cork = field(default_factory=Cork)
-    trusted_proxies: Tuple[Any, ...] = ()
+    trusted_proxies: tuple[Any, ...] = ()
 
 
 class HandshakeFailed(Exception):
@@ -138,7 +139,7 @@ class PeerConnection(_SimpleWebSocketBase):
     """
 
     def __init__(self, cfg: ConnectionConfig, sock: socket.socket,
-                 address: Tuple[str, int], accepted_at: float) -> None:
+                 address: tuple[str, int], accepted_at: float) -> None:
         self.cfg = cfg
         self.address = address
         self.client_host = address[0]
@@ -146,18 +147,18 @@ class PeerConnection(_SimpleWebSocketBase):
         self.lock = threading.Lock()
         self.state = OPEN
         self.tls: Any = None
-        self.request: Optional[hs.Request] = None
+        self.request: hs.Request | None = None
         self.peer: Any = None          # set by the polling thread (WebSocketPeer)
         self.peer_id = 0               # set by the polling thread
         self.hook_result: Any = None
         self.deflate = False
         self._slow_path = True   # TLS or compression: writes take the general path
         self._trailing = b""
-        self._backlog: List[memoryview] = []   # a list: idle peers should cost little
+        self._backlog: list[memoryview] = []   # a list: idle peers should cost little
         self._backlog_bytes = 0
-        self._corked: List[bytes] = []
+        self._corked: list[bytes] = []
         self._corked_bytes = 0
-        self._drain_waiter: Optional[threading.Event] = None  # made only when waited on
+        self._drain_waiter: threading.Event | None = None  # made only when waited on
         self._stall_since = 0.0
         # Back-pressure counters: each has a single writer, so reading them
         # from the other thread is safe (they only grow).
@@ -165,7 +166,7 @@ class PeerConnection(_SimpleWebSocketBase):
         self.produced_bytes = 0
         self.consumed = 0              # packets poll() took (polling thread)
         self.consumed_bytes = 0
-        self._resume: Optional[threading.Event] = None       # made on the first park
+        self._resume: threading.Event | None = None       # made on the first park
         self.parked = False
         self.parks = 0                 # times reading stopped for back-pressure
         self.aborted = False
@@ -176,7 +177,7 @@ class PeerConnection(_SimpleWebSocketBase):
         # called: it would build an h11 handshake, an Event and a reader thread
         # that Godot's handshake and this peer thread replace.
         self.sock = sock
-        self.subprotocol: Optional[str] = None
+        self.subprotocol: str | None = None
         self.receive_bytes = _RECV_SIZE
         self.ping_interval = None
         self.max_message_size = cfg.limits.max_message_size
@@ -184,7 +185,7 @@ class PeerConnection(_SimpleWebSocketBase):
         self.connected = False
         self.is_server = True
         self.close_reason = 1005
-        self.close_message: Optional[str] = None
+        self.close_message: str | None = None
         self.ws: Any = None
         self.handshake()
 
@@ -255,7 +256,7 @@ class PeerConnection(_SimpleWebSocketBase):
         return data
 
     def _tls_handshake(self, deadline: float) -> None:
-        from .tls import TLSSession, TLSError
+        from .tls import TLSError, TLSSession
         self.tls = TLSSession(self.cfg.tls_context)
         try:
             while not self.tls.do_handshake():
@@ -271,7 +272,7 @@ class PeerConnection(_SimpleWebSocketBase):
         if out:
             self._sendall(out, deadline)
 
-    def _read_request(self, deadline: float) -> Tuple[bytes, bytes]:
+    def _read_request(self, deadline: float) -> tuple[bytes, bytes]:
         buf = bytearray()
         # The client's first bytes may have come with its TLS Finished message.
         data = self.tls.read() if self.tls is not None else b""
@@ -359,7 +360,7 @@ class PeerConnection(_SimpleWebSocketBase):
         if self.send_frame(frame_header(len(payload), text), payload) != Error.OK:
             raise simple_websocket.ConnectionClosed(self.close_reason, self.close_message)
 
-    def close(self, reason: Optional[int] = None, message: Optional[str] = None) -> bool:
+    def close(self, reason: int | None = None, message: str | None = None) -> bool:
         """Start the closing handshake; the peer stays until the client answers.
 
         Returns False when closing had already started.
@@ -549,7 +550,7 @@ class PeerConnection(_SimpleWebSocketBase):
         """Read, parse and hand events to ``poll()`` until the connection ends."""
         cfg = self.cfg
         queue = cfg.events
-        parts: List[Any] = []
+        parts: list[Any] = []
         size = 0
         max_size = cfg.limits.max_message_size
         data = self._trailing
@@ -562,8 +563,8 @@ class PeerConnection(_SimpleWebSocketBase):
                 # One peer thread parses at a time: the others wait off the GIL, so
                 # with thousands of peers the polling thread is not starved of it.
                 with cfg.gate:
-                    batch: List[tuple] = []
-                    msgs: List[Tuple[bytes, bool]] = []
+                    batch: list[tuple] = []
+                    msgs: list[tuple[bytes, bool]] = []
                     with self.lock:
                         ws = self.ws
                         try:
@@ -644,7 +645,7 @@ class PeerConnection(_SimpleWebSocketBase):
                 data = raw
         self._finish()
 
-    def _recv(self, big: bool) -> Tuple[bytes, bytes]:
+    def _recv(self, big: bool) -> tuple[bytes, bytes]:
         """Wait for data with a small buffer (an idle peer holds only that much),
         then take what else is there in one non-blocking read: a large one while
         a message is partly in (``big``), else a moderate one, so that one read
@@ -658,7 +659,7 @@ class PeerConnection(_SimpleWebSocketBase):
         except BlockingIOError:
             return first, b""
 
-    def _tls_read(self, raw: bytes) -> Optional[bytes]:
+    def _tls_read(self, raw: bytes) -> bytes | None:
         from .tls import TLSClosed, TLSError
         with self.lock:
             try:
@@ -740,14 +741,14 @@ class PeerConnection(_SimpleWebSocketBase):
         self.connected = False
 
 
-def _join(parts: List[bytes], text: bool) -> Tuple[bytes, bool]:
+def _join(parts: list[bytes], text: bool) -> tuple[bytes, bool]:
     if len(parts) == 1:
         data = parts[0]
         return (data if data.__class__ is bytes else bytes(data)), text
     return b"".join(parts), text
 
 
-def _run_hook(hook: Callable[..., Any], req: hs.Request, address: Tuple[str, int],
+def _run_hook(hook: Callable[..., Any], req: hs.Request, address: tuple[str, int],
               protocol: str) -> Any:
     """Ask the user's handshake hook; a rejection becomes an HTTP answer."""
     try:
@@ -764,10 +765,10 @@ def _run_hook(hook: Callable[..., Any], req: hs.Request, address: Tuple[str, int
     return result
 
 
-def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: Tuple[str, int],
+def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: tuple[str, int],
              accepted_at: float, registry: Any) -> None:
     """Peer thread body: handshake, announce, read until the end, clean up."""
-    conn: Optional[PeerConnection] = None
+    conn: PeerConnection | None = None
     try:
         conn = PeerConnection(cfg, sock, address, accepted_at)
         if not conn.connected:

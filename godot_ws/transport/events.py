@@ -13,7 +13,7 @@ waiting consumer's acquire.
 from __future__ import annotations
 
 import threading
-from typing import Any, List, Optional
+from typing import Any
 
 __all__ = ["EventQueue", "CONNECTED", "DATA", "CLOSE_REQUEST", "DISCONNECTED"]
 
@@ -29,7 +29,7 @@ class EventQueue:
         self._lock = threading.Lock()
         self._wakeup = threading.Lock()
         self._wakeup.acquire()
-        self._events: List[tuple] = []
+        self._events: list[tuple] = []
         self._waiting = False
         self._signaled = False
 
@@ -46,7 +46,7 @@ class EventQueue:
         if wake:
             self._wakeup.release()
 
-    def put_many(self, events: List[tuple]) -> None:
+    def put_many(self, events: list[tuple]) -> None:
         with self._lock:
             self._events.extend(events)
             wake = self._signal_locked()
@@ -60,7 +60,7 @@ class EventQueue:
         if wake:
             self._wakeup.release()
 
-    def take_all(self, timeout: Optional[float]) -> List[Any]:
+    def take_all(self, timeout: float | None) -> list[Any]:
         """Everything queued; waits up to ``timeout`` s (None: forever) for the first event."""
         with self._lock:
             if self._events or (timeout is not None and timeout <= 0):

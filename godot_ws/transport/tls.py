@@ -8,10 +8,11 @@ the socket must serialize every call on one session (one lock per session).
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Union
+from collections.abc import Iterable
+from typing import Union
 
-from OpenSSL import SSL
 from cryptography import x509
+from OpenSSL import SSL
 
 from ..crypto import CryptoKey, X509Certificate
 

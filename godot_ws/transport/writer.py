@@ -16,7 +16,7 @@ import selectors
 import socket
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 __all__ = ["BacklogWriter"]
 
@@ -29,11 +29,11 @@ class BacklogWriter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._watch: List[Any] = []
-        self._forget: List[Any] = []
-        self._deadlines: List[Tuple[float, int, Any, str]] = []
+        self._watch: list[Any] = []
+        self._forget: list[Any] = []
+        self._deadlines: list[tuple[float, int, Any, str]] = []
         self._seq = itertools.count()
-        self._registered: Dict[int, Any] = {}
+        self._registered: dict[int, Any] = {}
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -91,7 +91,7 @@ class BacklogWriter:
         finally:
             sel.close()
 
-    def _apply_changes(self, sel: selectors.BaseSelector) -> Optional[float]:
+    def _apply_changes(self, sel: selectors.BaseSelector) -> float | None:
         with self._lock:
             watch, self._watch = self._watch, []
             forget, self._forget = self._forget, []

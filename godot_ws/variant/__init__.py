@@ -1,12 +1,35 @@
 """Godot 3's Variant: value types (``types``) and the binary codec (``codec``). Pure: no I/O."""
 from .codec import (
-    MAX_DEPTH, VariantDecodeError, VariantEncodeError, bytes2var, decode_variant, encode_into,
+    MAX_DEPTH,
+    VariantDecodeError,
+    VariantEncodeError,
+    bytes2var,
+    decode_variant,
+    encode_into,
     var2bytes,
 )
 from .types import (
-    AABB, Basis, Color, EncodedObjectAsID, GodotObject, NodePath, Plane, PoolByteArray,
-    PoolColorArray, PoolIntArray, PoolRealArray, PoolStringArray, PoolVector2Array,
-    PoolVector3Array, Quat, RID, Rect2, Transform, Transform2D, Vector2, Vector3,
+    AABB,
+    RID,
+    Basis,
+    Color,
+    EncodedObjectAsID,
+    GodotObject,
+    NodePath,
+    Plane,
+    PoolByteArray,
+    PoolColorArray,
+    PoolIntArray,
+    PoolRealArray,
+    PoolStringArray,
+    PoolVector2Array,
+    PoolVector3Array,
+    Quat,
+    Rect2,
+    Transform,
+    Transform2D,
+    Vector2,
+    Vector3,
 )
 
 __all__ = [

@@ -42,9 +42,27 @@ from typing import Any, Callable
 from ..enums import Error
 from .classdb import INSTANTIABLE_CLASSES
 from .types import (
-    AABB, Basis, Color, EncodedObjectAsID, GodotObject, NodePath, Plane, PoolColorArray,
-    PoolIntArray, PoolRealArray, PoolStringArray, PoolVector2Array, PoolVector3Array, Quat,
-    RID, Rect2, Transform, Transform2D, Vector2, Vector3, wrap_int32,
+    AABB,
+    RID,
+    Basis,
+    Color,
+    EncodedObjectAsID,
+    GodotObject,
+    NodePath,
+    Plane,
+    PoolColorArray,
+    PoolIntArray,
+    PoolRealArray,
+    PoolStringArray,
+    PoolVector2Array,
+    PoolVector3Array,
+    Quat,
+    Rect2,
+    Transform,
+    Transform2D,
+    Vector2,
+    Vector3,
+    wrap_int32,
 )
 
 __all__ = ["var2bytes", "bytes2var", "encode_into", "decode_variant",

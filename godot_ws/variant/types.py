@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 import operator
 from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from operator import index, itemgetter
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any
 
 __all__ = [
     "Vector2", "Rect2", "Vector3", "Transform2D", "Plane", "Quat", "AABB", "Basis",
@@ -130,7 +131,7 @@ class Vector2(_Vector):
     """``Vector2(x, y)``."""
     __slots__ = ()
 
-    def __new__(cls, x: float = 0.0, y: float = 0.0) -> "Vector2":
+    def __new__(cls, x: float = 0.0, y: float = 0.0) -> Vector2:
         return _tnew(cls, _f32((x, y)))
 
     x, y = _fields("x component", "y component")
@@ -140,7 +141,7 @@ class Vector3(_Vector):
     """``Vector3(x, y, z)``."""
     __slots__ = ()
 
-    def __new__(cls, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> "Vector3":
+    def __new__(cls, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> Vector3:
         return _tnew(cls, _f32((x, y, z)))
 
     x, y, z = _fields("x component", "y component", "z component")
@@ -161,7 +162,7 @@ class Rect2(_Value):
     """``Rect2(x, y, width, height)`` or ``Rect2(position, size)``; ``.position``, ``.size``, ``.end``."""
     __slots__ = ()
 
-    def __new__(cls, *args: Any) -> "Rect2":
+    def __new__(cls, *args: Any) -> Rect2:
         if len(args) == 4:
             x, y, w, h = _f32(args)
             return _tnew(cls, (_tnew(Vector2, (x, y)), _tnew(Vector2, (w, h))))
@@ -187,7 +188,7 @@ class Transform2D(_Value):
     __slots__ = ()
 
     def __new__(cls, x_axis: Any = (1.0, 0.0), y_axis: Any = (0.0, 1.0),
-                origin: Any = (0.0, 0.0)) -> "Transform2D":
+                origin: Any = (0.0, 0.0)) -> Transform2D:
         return _tnew(cls, (_vec(Vector2, x_axis, "x_axis"), _vec(Vector2, y_axis, "y_axis"),
                            _vec(Vector2, origin, "origin")))
 
@@ -198,7 +199,7 @@ class Plane(_Value):
     """``Plane(a, b, c, d)`` or ``Plane(normal, d)``; ``.normal``, ``.d``, ``.x/.y/.z``."""
     __slots__ = ()
 
-    def __new__(cls, *args: Any) -> "Plane":
+    def __new__(cls, *args: Any) -> Plane:
         if len(args) == 4:
             a, b, c, d = _f32(args)
             return _tnew(cls, (_tnew(Vector3, (a, b, c)), d))
@@ -221,7 +222,7 @@ class Quat(_Value):
     """``Quat(x, y, z, w)``; ``Quat()`` is the identity (0, 0, 0, 1)."""
     __slots__ = ()
 
-    def __new__(cls, x: float = 0.0, y: float = 0.0, z: float = 0.0, w: float = 1.0) -> "Quat":
+    def __new__(cls, x: float = 0.0, y: float = 0.0, z: float = 0.0, w: float = 1.0) -> Quat:
         return _tnew(cls, _f32((x, y, z, w)))
 
     x, y, z, w = _fields("x", "y", "z", "w")
@@ -231,7 +232,7 @@ class AABB(_Value):
     """``AABB(position, size)`` with Vector3 parts; ``.end``."""
     __slots__ = ()
 
-    def __new__(cls, position: Any = (0.0, 0.0, 0.0), size: Any = (0.0, 0.0, 0.0)) -> "AABB":
+    def __new__(cls, position: Any = (0.0, 0.0, 0.0), size: Any = (0.0, 0.0, 0.0)) -> AABB:
         return _tnew(cls, (_vec(Vector3, position, "position"), _vec(Vector3, size, "size")))
 
     position, size = _fields("minimum corner (Vector3)", "extent (Vector3)")
@@ -250,7 +251,7 @@ class Basis(_Value):
     __slots__ = ()
 
     def __new__(cls, x_axis: Any = (1.0, 0.0, 0.0), y_axis: Any = (0.0, 1.0, 0.0),
-                z_axis: Any = (0.0, 0.0, 1.0)) -> "Basis":
+                z_axis: Any = (0.0, 0.0, 1.0)) -> Basis:
         return _tnew(cls, (_vec(Vector3, x_axis, "x_axis"), _vec(Vector3, y_axis, "y_axis"),
                            _vec(Vector3, z_axis, "z_axis")))
 
@@ -266,7 +267,7 @@ class Transform(_Value):
     """``Transform(basis, origin)`` or ``Transform(x_axis, y_axis, z_axis, origin)``; ``Transform()`` is the identity."""
     __slots__ = ()
 
-    def __new__(cls, *args: Any) -> "Transform":
+    def __new__(cls, *args: Any) -> Transform:
         if len(args) == 2:
             basis = args[0] if type(args[0]) is Basis else Basis(*args[0])
             return _tnew(cls, (basis, _vec(Vector3, args[1], "origin")))
@@ -283,7 +284,7 @@ class Color(_Value):
     """``Color(r, g, b, a=1.0)``; ``Color()`` is opaque black."""
     __slots__ = ()
 
-    def __new__(cls, r: float = 0.0, g: float = 0.0, b: float = 0.0, a: float = 1.0) -> "Color":
+    def __new__(cls, r: float = 0.0, g: float = 0.0, b: float = 0.0, a: float = 1.0) -> Color:
         return _tnew(cls, _f32((r, g, b, a)))
 
     r, g, b, a = _fields("red", "green", "blue", "alpha")
@@ -298,7 +299,7 @@ class NodePath:
     """
     __slots__ = ("_names", "_subnames", "_absolute")
 
-    def __init__(self, path: Union[str, "NodePath"] = "") -> None:
+    def __init__(self, path: str | NodePath = "") -> None:
         if isinstance(path, NodePath):
             self._names, self._subnames, self._absolute = path._names, path._subnames, path._absolute
             return
@@ -320,7 +321,7 @@ class NodePath:
 
     @classmethod
     def from_parts(cls, names: Sequence[str], subnames: Sequence[str] = (),
-                   absolute: bool = False) -> "NodePath":
+                   absolute: bool = False) -> NodePath:
         """Build from already split names (what the wire carries)."""
         self = cls.__new__(cls)
         self._names, self._subnames, self._absolute = tuple(names), tuple(subnames), bool(absolute)
@@ -390,7 +391,7 @@ class EncodedObjectAsID(_Value):
     """An Object that was sent as its instance id (meaningless on another machine)."""
     __slots__ = ()
 
-    def __new__(cls, object_id: int = 0) -> "EncodedObjectAsID":
+    def __new__(cls, object_id: int = 0) -> EncodedObjectAsID:
         object_id = index(object_id)
         if not -(1 << 63) <= object_id < _U64:
             raise ValueError(f"object id {object_id} does not fit in 64 bits")
@@ -410,7 +411,7 @@ class GodotObject:
     __slots__ = ("_class_name", "_properties")
 
     def __init__(self, class_name: str,
-                 properties: Union[Mapping[str, Any], Iterable[tuple], None] = None) -> None:
+                 properties: Mapping[str, Any] | Iterable[tuple] | None = None) -> None:
         if not isinstance(class_name, str) or not class_name:
             raise ValueError("GodotObject needs a non-empty class name (str)")
         props = dict(properties or ())

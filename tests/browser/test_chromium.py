@@ -28,7 +28,7 @@ import time
 import unittest
 import urllib.parse
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 from unittest import mock
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -48,7 +48,7 @@ PROTOCOL = "godot-test"
 CLIENT_PROTOCOLS = ["x-unknown", PROTOCOL]   # the server picks the first one it knows
 
 
-def find_chromium() -> Optional[str]:
+def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -99,7 +99,7 @@ class PageServer(http.server.ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _PageHandler)
-        self.result: Optional[Dict[str, Any]] = None
+        self.result: dict[str, Any] | None = None
         self.reported = threading.Event()
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
                                        name="browser-page-http", daemon=True)
@@ -157,7 +157,7 @@ class OurServer:
         if tls:
             configure_tls(self.server)
 
-    def listen(self, protocols: List[str], gd_mp_api: bool, path: str) -> None:
+    def listen(self, protocols: list[str], gd_mp_api: bool, path: str) -> None:
         if self.server.listen(0, protocols, gd_mp_api) != Error.OK:
             raise AssertionError(f"{type(self).__name__} did not listen")
         self.url = f"{self.scheme}://127.0.0.1:{self.server.get_port()}{path}"
@@ -169,10 +169,10 @@ class EchoServer(OurServer):
     def __init__(self, tls: bool) -> None:
         super().__init__(tls)
         self.server.set_buffers(4096, 64, 4096, 64)   # room for the 1 MiB echo
-        self.connected: List[tuple] = []
-        self.received: List[tuple] = []
-        self.close_requests: List[tuple] = []
-        self.disconnected: List[tuple] = []
+        self.connected: list[tuple] = []
+        self.received: list[tuple] = []
+        self.close_requests: list[tuple] = []
+        self.disconnected: list[tuple] = []
         self.server.connect("client_connected", self._connected)
         self.server.connect("data_received", self._data)
         self.server.connect("client_close_request", lambda *a: self.close_requests.append(a))
@@ -202,9 +202,9 @@ class RelayServer(OurServer):
 
     def __init__(self, tls: bool) -> None:
         super().__init__(tls)
-        self.joined: List[int] = []
-        self.left: List[int] = []
-        self.packets: List[tuple] = []
+        self.joined: list[int] = []
+        self.left: list[int] = []
+        self.packets: list[tuple] = []
         self.server.connect("peer_connected", self.joined.append)
         self.server.connect("peer_disconnected", self.left.append)
         self.server.connect("peer_packet", self._packet)
@@ -227,7 +227,7 @@ class RelayServer(OurServer):
 class Chromium:
     """Headless Chromium on one URL, in its own process group (killed whole on close)."""
 
-    def __init__(self, binary: str, url: str, spki: str, ports: List[int]) -> None:
+    def __init__(self, binary: str, url: str, spki: str, ports: list[int]) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="godot_ws_chromium_")
         home = Path(self.tmp.name)
         self.log_path = home / "chromium.log"
@@ -253,7 +253,7 @@ class Chromium:
         lines = [ln for ln in text.splitlines() if "dbus" not in ln]   # no system bus here
         return "\n".join(lines)[-n:]
 
-    def strays(self) -> List[int]:
+    def strays(self) -> list[int]:
         """Pids of processes (crashpad handlers start their own session) naming our profile."""
         mark = self.tmp.name.encode()
         pids = []
@@ -286,7 +286,7 @@ class Chromium:
 class ChromiumTests(unittest.TestCase):
     """One Chromium run (in setUpClass); each test checks one part of it."""
 
-    result: Dict[str, Any]
+    result: dict[str, Any]
 
     @classmethod
     def setUpClass(cls) -> None:

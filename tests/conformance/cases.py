@@ -18,10 +18,9 @@ connection): both outcomes pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import Union
 
-from .wire import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,
-                   close_payload, frame)
+from .wire import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, close_payload, frame
 
 __all__ = ["Case", "Send", "Expect", "Pause", "Fail", "Closed", "OPEN", "CASES",
            "LARGE_BUFFERS", "FAMILY_COUNTS"]
@@ -33,12 +32,12 @@ LARGE_BUFFERS = (8192, 1024, 8192, 1024)
 @dataclass(frozen=True)
 class Send:
     data: bytes
-    chop: Optional[int] = None     # bytes per TCP write (1 = octet-wise)
+    chop: int | None = None     # bytes per TCP write (1 = octet-wise)
 
 
 @dataclass(frozen=True)
 class Expect:
-    events: Tuple[tuple, ...]
+    events: tuple[tuple, ...]
     optional: bool = False
 
 
@@ -50,12 +49,12 @@ class Pause:
 
 @dataclass(frozen=True)
 class Fail:
-    codes: Tuple[int, ...]
+    codes: tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class Closed:
-    codes: Tuple[Optional[int], ...]
+    codes: tuple[int | None, ...]
 
 
 OPEN = "open"
@@ -66,15 +65,15 @@ Step = Union[Send, Expect, Pause]
 class Case:
     id: str
     title: str
-    steps: Tuple[Step, ...]
+    steps: tuple[Step, ...]
     outcome: object
-    buffers: Optional[Tuple[int, int, int, int]] = None
-    headers: Tuple[str, ...] = ()
+    buffers: tuple[int, int, int, int] | None = None
+    headers: tuple[str, ...] = ()
     log: str = ""                  # an error the server must log (Godot prints it)
     response_lacks: str = ""       # a header the 101 answer must not carry
 
 
-def text(s: Union[str, bytes], fin: bool = True, rsv: int = 0) -> bytes:
+def text(s: str | bytes, fin: bool = True, rsv: int = 0) -> bytes:
     return frame(OP_TEXT, s.encode("utf-8") if isinstance(s, str) else s, fin, rsv)
 
 
@@ -82,7 +81,7 @@ def binary(b: bytes, fin: bool = True, rsv: int = 0) -> bytes:
     return frame(OP_BINARY, b, fin, rsv)
 
 
-def cont(b: Union[str, bytes], fin: bool = True, rsv: int = 0) -> bytes:
+def cont(b: str | bytes, fin: bool = True, rsv: int = 0) -> bytes:
     return frame(OP_CONT, b.encode("utf-8") if isinstance(b, str) else b, fin, rsv)
 
 
@@ -94,7 +93,7 @@ def pong(b: bytes = b"") -> bytes:
     return frame(OP_PONG, b)
 
 
-def close(code: Optional[int] = 1000, reason: bytes = b"") -> bytes:
+def close(code: int | None = 1000, reason: bytes = b"") -> bytes:
     return frame(OP_CLOSE, close_payload(code, reason))
 
 
@@ -106,7 +105,7 @@ def fragments(op: int, payload: bytes, size: int) -> bytes:
     return b"".join(out)
 
 
-def T(s: Union[str, bytes]) -> tuple:
+def T(s: str | bytes) -> tuple:
     return ("text", s.encode("utf-8") if isinstance(s, str) else s)
 
 
@@ -118,7 +117,7 @@ def PONG(b: bytes = b"") -> tuple:
     return ("pong", b)
 
 
-def steps(*items) -> Tuple[Step, ...]:
+def steps(*items) -> tuple[Step, ...]:
     return tuple(items)
 
 
@@ -316,8 +315,8 @@ def _fragmentation():
 
 # -- 6. UTF-8 ------------------------------------------------------------------------
 
-HELLO_UTF8 = "Hello-µ@ßöäüàá-UTF-8!!".encode("utf-8")
-KOSME = "κόσμε".encode("utf-8")
+HELLO_UTF8 = "Hello-µ@ßöäüàá-UTF-8!!".encode()
+KOSME = "κόσμε".encode()
 
 VALID_UTF8 = (
     ("kosme", KOSME),
@@ -326,7 +325,7 @@ VALID_UTF8 = (
     ("U+FFFF", b"\xef\xbf\xbf"), ("U+10FFFF", b"\xf4\x8f\xbf\xbf"),
     ("U+D7FF", b"\xed\x9f\xbf"), ("U+E000", b"\xee\x80\x80"), ("U+FFFD", b"\xef\xbf\xbd"),
     ("U+FFFE", b"\xef\xbf\xbe"), ("U+FDD0", b"\xef\xb7\x90"),
-    ("emoji", "🎮✓".encode("utf-8")),
+    ("emoji", "🎮✓".encode()),
 )
 
 INVALID_UTF8 = (
@@ -519,7 +518,7 @@ def _all():
     return tuple(out)
 
 
-CASES: Tuple[Case, ...] = _all()
+CASES: tuple[Case, ...] = _all()
 FAMILY_COUNTS = {}
 for _c in CASES:
     FAMILY_COUNTS[_c.id.split(".")[0]] = FAMILY_COUNTS.get(_c.id.split(".")[0], 0) + 1

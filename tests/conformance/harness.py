@@ -3,7 +3,7 @@ library logs are captured (kept off stderr, open to assertions)."""
 from __future__ import annotations
 
 import logging
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 from godot_ws.enums import WriteMode
 from tests.conformance.wire import Pump, handshake
@@ -33,8 +33,8 @@ class CaptureLogs(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.messages: List[str] = []
-        self.exceptions: List[str] = []   # records logged with a traceback
+        self.messages: list[str] = []
+        self.exceptions: list[str] = []   # records logged with a traceback
         self.count = 0
         self._logger = logging.getLogger("godot_ws")
 
@@ -48,7 +48,7 @@ class CaptureLogs(logging.Handler):
     def text(self) -> str:
         return "\n".join(self.messages)
 
-    def __enter__(self) -> "CaptureLogs":
+    def __enter__(self) -> CaptureLogs:
         self._saved = self._logger.propagate
         self._logger.addHandler(self)
         self._logger.propagate = False
@@ -78,7 +78,7 @@ class EchoServerCase(ServerTestCase):
         echo_all(self.server, peer_id)
 
     def open_pump(self, headers: Sequence[str] = (),
-                  trailing: bytes = b"") -> Tuple[bytes, Pump, int]:
+                  trailing: bytes = b"") -> tuple[bytes, Pump, int]:
         """A client through the upgrade: (101 head, its pump, its peer id)."""
         sock = self.raw()
         known = len(self.rec.of("client_connected"))

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import re
 import unittest
-from typing import List
 
-from tests.conformance.cases import (CASES, FAMILY_COUNTS, OPEN, Case, Closed, Expect, Fail,
-                                     Pause, Send)
-from tests.conformance.harness import WAIT as _WAIT, EchoServerCase
+from tests.conformance.cases import (
+    CASES,
+    FAMILY_COUNTS,
+    OPEN,
+    Case,
+    Closed,
+    Expect,
+    Fail,
+    Pause,
+    Send,
+)
+from tests.conformance.harness import WAIT as _WAIT
+from tests.conformance.harness import EchoServerCase
 from tests.conformance.wire import OP_CLOSE, close_payload, frame
 
 __all__ = ["CASE_COUNT", "FAMILY_COUNTS"]
@@ -27,8 +36,8 @@ class ConformanceCase(EchoServerCase):
         head, pump, pid = self.open_pump(case.headers)
         if case.response_lacks:
             self.assertNotIn(case.response_lacks.lower().encode(), head.lower())
-        required: List[tuple] = []
-        optional: List[tuple] = []
+        required: list[tuple] = []
+        optional: list[tuple] = []
         for step in case.steps:
             if isinstance(step, Send):
                 if not pump.send(step.data, step.chop):

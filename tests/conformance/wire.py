@@ -13,7 +13,8 @@ import select
 import socket
 import struct
 import time
-from typing import Callable, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Callable
 
 from tests.support import read_http_head
 
@@ -35,8 +36,8 @@ def mask(payload: bytes, key: bytes) -> bytes:
 
 
 def frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0,
-          masked: bool = True, length: Optional[int] = None,
-          length_bytes: Optional[int] = None, key: Optional[bytes] = None) -> bytes:
+          masked: bool = True, length: int | None = None,
+          length_bytes: int | None = None, key: bytes | None = None) -> bytes:
     """One client frame. ``length``/``length_bytes`` override the announced
     length and its encoding (0, 2 or 8 extra bytes) to build malformed headers."""
     n = len(payload) if length is None else length
@@ -56,7 +57,7 @@ def frame(opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0,
     return head + key + mask(payload, key)
 
 
-def close_payload(code: Optional[int], reason: bytes = b"") -> bytes:
+def close_payload(code: int | None, reason: bytes = b"") -> bytes:
     return b"" if code is None else struct.pack("!H", code) + reason
 
 
@@ -81,9 +82,9 @@ class ServerFrames:
 
     def __init__(self) -> None:
         self.buf = bytearray()
-        self.events: List[tuple] = []
-        self._msg_op: Optional[int] = None
-        self._parts: List[bytes] = []
+        self.events: list[tuple] = []
+        self._msg_op: int | None = None
+        self._parts: list[bytes] = []
         self.closed = False
 
     def feed(self, data: bytes) -> None:
@@ -174,7 +175,7 @@ class Pump:
             self.frames.feed(initial)
 
     @property
-    def events(self) -> List[tuple]:
+    def events(self) -> list[tuple]:
         return self.frames.events
 
     def _read(self, wait: float) -> None:
@@ -201,7 +202,7 @@ class Pump:
         self.server.poll(0)
         self._read(wait)
 
-    def send(self, data: bytes, chop: Optional[int] = None, timeout: float = 20.0) -> bool:
+    def send(self, data: bytes, chop: int | None = None, timeout: float = 20.0) -> bool:
         """Send ``data`` (in ``chop``-byte writes if given); False if the server
         closed the connection before everything went out."""
         if chop:
@@ -244,7 +245,7 @@ class Pump:
 
 
 def handshake(sock: socket.socket, port: int, extra_headers: Sequence[str] = (),
-              trailing: bytes = b"", timeout: float = 10.0) -> Tuple[bytes, bytes]:
+              trailing: bytes = b"", timeout: float = 10.0) -> tuple[bytes, bytes]:
     """Send an upgrade request (plus ``trailing`` bytes in the same write);
     return (response head, bytes after it)."""
     sock.settimeout(timeout)

@@ -18,9 +18,10 @@ import tempfile
 import threading
 import time
 import unittest
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 __all__ = ["GODOT", "GD_DIR", "Result", "GodotRun", "require_godot", "run_godot_script"]
 
@@ -83,7 +84,7 @@ class GodotRun:
 
     # ------------------------------------------------------------------ process
 
-    def start(self) -> "GodotRun":
+    def start(self) -> GodotRun:
         godot = require_godot()
         env = dict(os.environ)
         env.pop("LC_ALL", None)
@@ -175,7 +176,7 @@ class GodotRun:
                 self._scratch.cleanup()
                 self._scratch = None
 
-    def __enter__(self) -> "GodotRun":
+    def __enter__(self) -> GodotRun:
         return self if self._proc is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:

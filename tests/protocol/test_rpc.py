@@ -6,8 +6,16 @@ Every fixture is a payload (after the 9-byte header) captured from Godot 3.2.3
 import unittest
 
 from godot_ws.protocol import rpc
-from godot_ws.protocol.rpc import (Command, ConfirmPath, Raw, RemoteCall, RemoteSet, RpcError,
-                                   RPCMode, SimplifyPath)
+from godot_ws.protocol.rpc import (
+    Command,
+    ConfirmPath,
+    Raw,
+    RemoteCall,
+    RemoteSet,
+    RpcError,
+    RPCMode,
+    SimplifyPath,
+)
 from godot_ws.variant.types import Vector2
 
 A, B = 1114054110, 1917371011

@@ -7,7 +7,7 @@ import zlib
 
 from websockets.sync.client import connect
 
-from tests.support import echo_same_type, ServerTestCase, masked_frame, poll_until, read_http_head
+from tests.support import ServerTestCase, echo_same_type, masked_frame, poll_until, read_http_head
 
 OFFER = "permessage-deflate; client_max_window_bits"
 

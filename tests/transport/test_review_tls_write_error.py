@@ -15,7 +15,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection
 from wsproto.events import Ping
 
-from tests.support import no_logs, SAMPLE_KEY, TIMEOUT, ServerTestCase, read_all
+from tests.support import SAMPLE_KEY, TIMEOUT, ServerTestCase, no_logs, read_all
 from tests.transport import test_tls_server as tls_tests
 
 

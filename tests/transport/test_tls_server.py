@@ -10,7 +10,7 @@ from websockets.sync.client import connect
 from godot_ws.crypto import X509Certificate
 from godot_ws.enums import Error
 from godot_ws.server import WebSocketServer
-from tests.support import echo_same_type, ServerTestCase, poll_until, read_all
+from tests.support import ServerTestCase, echo_same_type, poll_until, read_all
 from tests.tls_fixtures import make_chain, other_key
 
 CHAIN = None

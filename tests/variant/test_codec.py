@@ -9,12 +9,27 @@ from collections import OrderedDict
 from godot_ws.enums import Error
 from godot_ws.variant import codec
 from godot_ws.variant.codec import (
-    MAX_DEPTH, VariantDecodeError, VariantEncodeError, bytes2var, decode_variant, encode_into,
+    MAX_DEPTH,
+    VariantDecodeError,
+    VariantEncodeError,
+    bytes2var,
+    decode_variant,
+    encode_into,
     var2bytes,
 )
 from godot_ws.variant.types import (
-    Color, EncodedObjectAsID, GodotObject, NodePath, PoolByteArray, PoolColorArray,
-    PoolIntArray, PoolRealArray, PoolStringArray, PoolVector2Array, PoolVector3Array, Vector2,
+    Color,
+    EncodedObjectAsID,
+    GodotObject,
+    NodePath,
+    PoolByteArray,
+    PoolColorArray,
+    PoolIntArray,
+    PoolRealArray,
+    PoolStringArray,
+    PoolVector2Array,
+    PoolVector3Array,
+    Vector2,
 )
 from tests.variant.vectors import same
 

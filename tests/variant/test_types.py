@@ -7,9 +7,27 @@ import pickle
 import unittest
 
 from godot_ws.variant.types import (
-    AABB, Basis, Color, EncodedObjectAsID, GodotObject, NodePath, Plane, PoolByteArray,
-    PoolColorArray, PoolIntArray, PoolRealArray, PoolStringArray, PoolVector2Array,
-    PoolVector3Array, Quat, RID, Rect2, Transform, Transform2D, Vector2, Vector3,
+    AABB,
+    RID,
+    Basis,
+    Color,
+    EncodedObjectAsID,
+    GodotObject,
+    NodePath,
+    Plane,
+    PoolByteArray,
+    PoolColorArray,
+    PoolIntArray,
+    PoolRealArray,
+    PoolStringArray,
+    PoolVector2Array,
+    PoolVector3Array,
+    Quat,
+    Rect2,
+    Transform,
+    Transform2D,
+    Vector2,
+    Vector3,
 )
 
 F01 = 0.10000000149011612  # 0.1 as float32

@@ -13,9 +13,26 @@ from pathlib import Path
 from typing import Any
 
 from godot_ws.variant.types import (
-    AABB, Basis, Color, EncodedObjectAsID, GodotObject, NodePath, Plane, PoolColorArray,
-    PoolIntArray, PoolRealArray, PoolStringArray, PoolVector2Array, PoolVector3Array, Quat,
-    RID, Rect2, Transform, Transform2D, Vector2, Vector3,
+    AABB,
+    RID,
+    Basis,
+    Color,
+    EncodedObjectAsID,
+    GodotObject,
+    NodePath,
+    Plane,
+    PoolColorArray,
+    PoolIntArray,
+    PoolRealArray,
+    PoolStringArray,
+    PoolVector2Array,
+    PoolVector3Array,
+    Quat,
+    Rect2,
+    Transform,
+    Transform2D,
+    Vector2,
+    Vector3,
 )
 
 _REPO = Path(__file__).resolve().parents[2]
