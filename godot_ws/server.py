@@ -375,8 +375,8 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         if self._events is not None:
             self._events.wake()
 
-    def _dispatch(self, batch: list) -> None:
-        if len(batch) == 1 and (batch[0][0] != ev.DATA or len(batch[0][2]) == 1):
+    def _dispatch(self, batch: list[ev.Event]) -> None:
+        if len(batch) == 1 and (type(batch[0]) is not ev.Data or len(batch[0][1]) == 1):
             self._dispatch_events(batch)  # one message: nothing to gather, write at once
             return
         cork = self._cork
@@ -386,28 +386,32 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         finally:
             cork.end()
 
-    def _dispatch_events(self, batch: list) -> None:
+    def _dispatch_events(self, batch: list[ev.Event]) -> None:
         generation = self._generation
         mp_mode = self._mp
-        for kind, conn, a, b in batch:
+        for event in batch:
             if self._generation != generation:
                 return  # stop() ran inside a handler: nothing more fires
-            if kind == ev.DATA:
-                conn.took(len(a), b)
+            cls = type(event)
+            conn = event.conn
+            if cls is ev.Data:
+                msgs = event.messages  # type: ignore[union-attr]
+                conn.took(len(msgs), event.nbytes)  # type: ignore[union-attr]
                 peer = conn.peer
                 if peer is None:
                     continue
                 if mp_mode:
-                    self._mp_data(conn.peer_id, a)
+                    self._mp_data(conn.peer_id, msgs)
                 else:
-                    self._raw_data(conn.peer_id, peer, a)
-            elif kind == ev.CONNECTED:
-                self._connected(conn, a)
-            elif kind == ev.CLOSE_REQUEST:
+                    self._raw_data(conn.peer_id, peer, msgs)
+            elif cls is ev.Connected:
+                self._connected(conn, event.protocol)  # type: ignore[union-attr]
+            elif cls is ev.CloseRequest:
                 if conn.peer is not None:
-                    self.emit_signal("client_close_request", conn.peer_id, a, b)
-            elif kind == ev.DISCONNECTED:
-                self._disconnected(conn, a)
+                    self.emit_signal("client_close_request", conn.peer_id,
+                                     event.code, event.reason)  # type: ignore[union-attr]
+            elif cls is ev.Disconnected:
+                self._disconnected(conn, event.clean)  # type: ignore[union-attr]
 
     def _connected(self, conn: Any, protocol: str) -> None:
         peer_id = mp.new_peer_id(self._peers)

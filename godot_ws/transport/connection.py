@@ -612,7 +612,7 @@ class PeerConnection(_SimpleWebSocketBase):
                                     code = 0 if event.code == 1005 else int(event.code)
                                     reason = (event.reason or "").split("\x00", 1)[0]
                                     if self.state == OPEN:
-                                        batch.append((ev.CLOSE_REQUEST, self, code, reason))
+                                        batch.append(ev.CloseRequest(self, code, reason))
                                     self._write_locked(ws.send(event.response()))
                                 self.state = CLOSED
                                 break
@@ -622,7 +622,7 @@ class PeerConnection(_SimpleWebSocketBase):
                             nbytes += len(m[0])
                         self.produced += len(msgs)
                         self.produced_bytes += nbytes
-                        batch.insert(0, (ev.DATA, self, msgs, nbytes))
+                        batch.insert(0, ev.Data(self, msgs, nbytes))
                     if batch:
                         queue.put_many(batch)
                     if not running:
@@ -716,7 +716,7 @@ class PeerConnection(_SimpleWebSocketBase):
     def _finish(self) -> None:
         with self.lock:
             self.state = CLOSED
-        self.cfg.events.put((ev.DISCONNECTED, self, self.clean, None))
+        self.cfg.events.put(ev.Disconnected(self, self.clean))
         with self.lock:
             waiter = None
             if self._backlog or self._corked:
@@ -777,7 +777,7 @@ def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: tuple[str, int
         if not registry.adopt(sock, conn):  # the server is stopping
             close_quietly(sock)
             return
-        cfg.events.put((ev.CONNECTED, conn, conn.subprotocol, None))
+        cfg.events.put(ev.Connected(conn, conn.subprotocol or ""))
         conn._thread()
     except Exception:
         logger.exception("peer thread for %s:%s failed", *address[:2])
@@ -786,7 +786,7 @@ def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: tuple[str, int
             cfg.writer.forget(conn)  # before the close: its descriptor may be reused
         close_quietly(sock)
         if conn is not None and conn.connected:
-            cfg.events.put((ev.DISCONNECTED, conn, False, None))
+            cfg.events.put(ev.Disconnected(conn, False))
     finally:
         registry.release(sock)
 

@@ -13,15 +13,40 @@ waiting consumer's acquire.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, NamedTuple, Union
 
-__all__ = ["EventQueue", "CONNECTED", "DATA", "CLOSE_REQUEST", "DISCONNECTED"]
+__all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "Disconnected", "Event"]
 
-# Event kinds. An event is a tuple (kind, connection, a, b).
-CONNECTED = 0        # a = chosen subprotocol
-DATA = 1             # a = list of (payload bytes, is_text), b = total bytes
-CLOSE_REQUEST = 2    # a = code (0 when the close frame had none), b = reason
-DISCONNECTED = 3     # a = was_clean_close
+
+# Events are small immutable tuples (no per-event dict); ``conn`` is the
+# transport connection the event belongs to.
+class Connected(NamedTuple):
+    """The upgrade succeeded; ``protocol`` is the chosen subprotocol ("" if none)."""
+    conn: Any
+    protocol: str
+
+
+class Data(NamedTuple):
+    """Messages of one read, in order: ``(payload, is_text)``; ``nbytes`` their total size."""
+    conn: Any
+    messages: list[tuple[bytes, bool]]
+    nbytes: int
+
+
+class CloseRequest(NamedTuple):
+    """The peer sent a close frame (``code`` 0 when it had none)."""
+    conn: Any
+    code: int
+    reason: str
+
+
+class Disconnected(NamedTuple):
+    """The connection ended; ``clean``: the closing handshake completed."""
+    conn: Any
+    clean: bool
+
+
+Event = Union[Connected, Data, CloseRequest, Disconnected]
 
 
 class EventQueue:
@@ -29,7 +54,7 @@ class EventQueue:
         self._lock = threading.Lock()
         self._wakeup = threading.Lock()
         self._wakeup.acquire()
-        self._events: list[tuple] = []
+        self._events: list[Event] = []
         self._waiting = False
         self._signaled = False
 
@@ -39,14 +64,14 @@ class EventQueue:
             return True
         return False
 
-    def put(self, event: tuple) -> None:
+    def put(self, event: Event) -> None:
         with self._lock:
             self._events.append(event)
             wake = self._signal_locked()
         if wake:
             self._wakeup.release()
 
-    def put_many(self, events: list[tuple]) -> None:
+    def put_many(self, events: list[Event]) -> None:
         with self._lock:
             self._events.extend(events)
             wake = self._signal_locked()
@@ -60,7 +85,7 @@ class EventQueue:
         if wake:
             self._wakeup.release()
 
-    def take_all(self, timeout: float | None) -> list[Any]:
+    def take_all(self, timeout: float | None) -> list[Event]:
         """Everything queued; waits up to ``timeout`` s (None: forever) for the first event."""
         with self._lock:
             if self._events or (timeout is not None and timeout <= 0):
