@@ -100,6 +100,9 @@ class WebSocketPeer(PacketPeer):
         if not self._connected:
             logger.error("put_packet on disconnected peer %d", self._id)
             return Error.FAILED
+        if self._conn.cfg.limits.output_full(0, 0, len(data)):  # refused before any framing
+            logger.error("peer %d: output buffer full, packet not sent", self._id)
+            return Error.ERR_OUT_OF_MEMORY
         return self._send_frame(frame_header(len(data), text), data)
 
     def _send_frame(self, header: bytes, payload: bytes) -> Error:

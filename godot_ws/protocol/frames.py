@@ -1,30 +1,32 @@
-"""Server frame headers from wsproto, cached, so a payload is never copied to frame it.
+"""Server data frame headers (RFC 6455 §5.2), built from the length alone.
 
 A server data frame is unmasked and stateless: its header depends only on the
-opcode and the payload length. wsproto serializes each (opcode, length) once;
-the header is then reused, and the payload goes out next to it with a
-scatter-gather write (and is shared by every recipient of a broadcast).
+opcode and the payload length, so the payload is never touched to frame it.
+It goes out next to its header with a scatter-gather write (and is shared by
+every recipient of a broadcast).
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from struct import Struct
 
-from wsproto.frame_protocol import FrameProtocol, Opcode
+__all__ = ["frame_header"]
 
-__all__ = ["frame_header", "encode_data_frame"]
+_FIN_TEXT = 0x81    # FIN, RSV1-3 clear, opcode 0x1
+_FIN_BINARY = 0x82  # FIN, RSV1-3 clear, opcode 0x2
+_LEN16 = 126        # 7-bit length codes: a 16-bit or a 64-bit length follows
+_LEN64 = 127
+_HEADER16 = Struct("!BBH")
+_HEADER64 = Struct("!BBQ")
+_MAX_LENGTH = (1 << 63) - 1  # the 64-bit length's most significant bit must be 0
 
-# Only the stateless ``_serialize_frame`` of this instance is used, so one
-# instance is safe to share between threads (no extensions, server side).
-_SERIALIZER = FrameProtocol(client=False, extensions=[])
 
-
-@lru_cache(maxsize=4096)
 def frame_header(length: int, text: bool = False) -> bytes:
-    """The header of a complete (FIN) text or binary frame of ``length`` bytes."""
-    frame = _SERIALIZER._serialize_frame(Opcode.TEXT if text else Opcode.BINARY, bytes(length))
-    return bytes(frame[:len(frame) - length])
-
-
-def encode_data_frame(payload: bytes, text: bool = False) -> bytes:
-    """One complete frame as a single ``bytes`` (header + payload)."""
-    return frame_header(len(payload), text) + payload
+    """The header of a complete (FIN), unmasked text or binary frame of ``length`` bytes."""
+    first = _FIN_TEXT if text else _FIN_BINARY
+    if 0 <= length < _LEN16:
+        return bytes((first, length))
+    if _LEN16 <= length <= 0xFFFF:
+        return _HEADER16.pack(first, _LEN16, length)
+    if 0xFFFF < length <= _MAX_LENGTH:
+        return _HEADER64.pack(first, _LEN64, length)
+    raise ValueError(f"a frame payload is 0 to 2**63 - 1 bytes, got {length}")

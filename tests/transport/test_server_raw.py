@@ -5,6 +5,7 @@ import socket
 import struct
 import time
 import unittest
+from unittest import mock
 
 from wsproto.events import BytesMessage, CloseConnection, Pong, TextMessage
 
@@ -353,8 +354,10 @@ class BufferTests(ServerTestCase):
         self.ws()
         (pid, _), = self.rec.wait("client_connected")
         peer = self.server.get_peer(pid)
-        with self.assertLogs("godot_ws", "ERROR"):
+        with self.assertLogs("godot_ws", "ERROR"), \
+                mock.patch("godot_ws.peer.frame_header") as header:
             self.assertEqual(peer.put_packet(b"x" * 1024), Error.ERR_OUT_OF_MEMORY)
+        header.assert_not_called()  # refused before any framing work
         self.assertEqual(peer.put_packet(b"x" * 1000), Error.OK)
 
 
