@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q -e '.[test]'
+	$(VPY) -m pip install -q -e '.[test,speedups]'
 	touch $(STAMP)
 
 venv: $(STAMP)

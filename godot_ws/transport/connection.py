@@ -63,6 +63,7 @@ from ..protocol import deflate
 from ..protocol import handshake as hs
 from ..protocol.frames import frame_header
 from ..protocol.limits import DEFAULT_LIMITS, Limits
+from ..protocol.unmask import make_frame_protocol
 from . import events as ev
 
 __all__ = ["ConnectionConfig", "Cork", "PeerConnection", "close_quietly", "run_peer",
@@ -238,6 +239,8 @@ class PeerConnection(_SimpleWebSocketBase):
         self.deflate = bool(extensions)
         self._slow_path = self.deflate or self.tls is not None
         self.ws = WSProtoConnection(ConnectionType.SERVER, extensions=extensions)
+        # Until the session owns its FrameProtocol: wsproto's, unmasking in C.
+        self.ws._proto = make_frame_protocol(False, extensions)
         if cfg.no_delay:
             try:
                 self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
