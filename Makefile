@@ -1,5 +1,5 @@
 # make run   - create .venv, install, start the relay server on ws://127.0.0.1:9080
-# make test  - create .venv, install what the tests need (incl. godot3-server), run every test
+# make test  - create .venv, install what the tests need (incl. godot3-server), lint (ruff, mypy), run every test
 # make bench - benchmarks (bench/), results in bench/results/latest.md
 
 PYTHON ?= python3
@@ -42,6 +42,7 @@ run: venv
 
 lint: venv
 	$(VENV)/bin/ruff check godot_ws tests samples bench
+	$(VENV)/bin/mypy
 
 test: venv godot chromium lint
 	$(VPY) -m unittest discover -s tests -t . -p 'test_*.py'

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import secrets
-from typing import Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -29,6 +29,9 @@ from cryptography.x509.oid import NameOID
 from .enums import Error
 from .object import Object
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+
 __all__ = ["CryptoKey", "X509Certificate", "Crypto", "keys_match", "fingerprint_sha256"]
 
 logger = logging.getLogger("godot_ws")
@@ -36,6 +39,8 @@ logger = logging.getLogger("godot_ws")
 PathType = Union[str, "os.PathLike[str]"]
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
 PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey]
+_PRIVATE_TYPES = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)
+_KEY_TYPES = _PRIVATE_TYPES + (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 _PRIVATE_LABELS = (b"RSA PRIVATE KEY", b"EC PRIVATE KEY", b"PRIVATE KEY")
@@ -98,7 +103,7 @@ def _read_file(path: PathType, what: str) -> bytes | None:
         return None
 
 
-def _write_file(path: PathType, what: str, serialize) -> Error:
+def _write_file(path: PathType, what: str, serialize: Callable[[], bytes | None]) -> Error:
     """Open ``path`` then write ``serialize()`` (None: FAILED), in Godot's order."""
     name = _check_path(path)
     try:
@@ -161,6 +166,7 @@ class CryptoKey(_Resource):
     def _parse(self, data: bytes, public_only: bool) -> Error:
         labels = _PUBLIC_LABELS if public_only else _PRIVATE_LABELS
         blocks = _pem_blocks(data, labels)
+        key: object
         try:
             if public_only:
                 key = (serialization.load_pem_public_key(blocks[0]) if blocks
@@ -174,8 +180,7 @@ class CryptoKey(_Resource):
         except UnsupportedAlgorithm as exc:
             logger.error("Error parsing key: %s", exc)
             return Error.FAILED
-        if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey,
-                                rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+        if not isinstance(key, _KEY_TYPES):
             logger.error("Error parsing key: only RSA and EC keys are supported, not %s",
                          type(key).__name__)
             return Error.FAILED
@@ -183,17 +188,17 @@ class CryptoKey(_Resource):
         return Error.OK
 
     def _serialize(self, public_only: bool) -> bytes | None:
-        if self._key is None:
+        key = self._key
+        if key is None:
             logger.error("Error writing key: the CryptoKey is empty")
             return None
         if public_only:
-            pub = self._key if self._public_only else self._key.public_key()
-            return pub.public_bytes(serialization.Encoding.PEM,
-                                    serialization.PublicFormat.SubjectPublicKeyInfo)
-        if self._public_only:
+            return _public_of(key).public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        if not isinstance(key, _PRIVATE_TYPES):
             logger.error("Error writing key: this CryptoKey holds only a public key")
             return None
-        return self._key.private_bytes(serialization.Encoding.PEM,
+        return key.private_bytes(serialization.Encoding.PEM,
                                        serialization.PrivateFormat.TraditionalOpenSSL,
                                        serialization.NoEncryption())
 
@@ -296,17 +301,18 @@ class Crypto(_Reference):
         basic constraints CA:TRUE pathlen:0 (not critical)."""
         if not isinstance(key, CryptoKey):
             raise TypeError(f"key must be a CryptoKey, not {type(key).__name__}")
-        if key.cryptography_key is None or key.is_public_only():
+        private = private_key(key)
+        if private is None:
             raise ValueError("key must hold a private key (generate_rsa() or CryptoKey.load())")
         name = _parse_name(issuer_name)
         cert = (x509.CertificateBuilder()
                 .subject_name(name).issuer_name(name)
-                .public_key(key.cryptography_key.public_key())
+                .public_key(private.public_key())
                 .serial_number(x509.random_serial_number())
                 .not_valid_before(_parse_time(not_before, "not_before"))
                 .not_valid_after(_parse_time(not_after, "not_after"))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=False)
-                .sign(key.cryptography_key, hashes.SHA256()))
+                .sign(private, hashes.SHA256()))
         return X509Certificate.from_cryptography(cert)
 
 
@@ -347,8 +353,18 @@ def _parse_time(text: str, what: str) -> datetime.datetime:
 
 # ------------------------------------------------------------------- helpers
 
-def _public_der(key: PrivateKey | PublicKey) -> bytes:
-    pub = key.public_key() if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)) else key
+def private_key(key: CryptoKey) -> PrivateKey | None:
+    """The private key ``key`` holds, or None (empty, or only a public key)."""
+    held = key.cryptography_key
+    return held if isinstance(held, _PRIVATE_TYPES) else None
+
+
+def _public_of(key: PrivateKey | PublicKey) -> PublicKey:
+    return key.public_key() if isinstance(key, _PRIVATE_TYPES) else key
+
+
+def _public_der(key: PrivateKey | CertificatePublicKeyTypes) -> bytes:
+    pub = key.public_key() if isinstance(key, _PRIVATE_TYPES) else key
     return pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 

@@ -34,10 +34,11 @@ import inspect
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from .enums import ConnectionStatus, Error, TransferMode
-from .object import Object
+from .multiplayer_peer import NetworkPeer
+from .object import Callback, Object
 from .protocol import rpc
 from .protocol.rpc import Command, RpcError, RPCMode
 from .variant.types import NodePath
@@ -78,17 +79,18 @@ class _SyncedProperty(property):
     """A ``property`` with an rset mode (``@remote`` above ``@property``)."""
     _godot_rpc_mode = RPCMode.DISABLED
 
-    def _keep_mode(self, new: _SyncedProperty) -> _SyncedProperty:
-        new._godot_rpc_mode = self._godot_rpc_mode
-        return new
+    def _keep_mode(self, new: property) -> _SyncedProperty:
+        synced = cast(_SyncedProperty, new)  # property.getter & co. build a type(self)
+        synced._godot_rpc_mode = self._godot_rpc_mode
+        return synced
 
-    def getter(self, fget: Callable) -> _SyncedProperty:
+    def getter(self, fget: Callable[[Any], Any]) -> _SyncedProperty:
         return self._keep_mode(super().getter(fget))
 
-    def setter(self, fset: Callable) -> _SyncedProperty:
+    def setter(self, fset: Callable[[Any, Any], None]) -> _SyncedProperty:
         return self._keep_mode(super().setter(fset))
 
-    def deleter(self, fdel: Callable) -> _SyncedProperty:
+    def deleter(self, fdel: Callable[[Any], None]) -> _SyncedProperty:
         return self._keep_mode(super().deleter(fdel))
 
 
@@ -224,7 +226,7 @@ class RemoteNode:
     def rset_modes_for(self, property: str) -> tuple[RPCMode | None, RPCMode | None]:
         return self.rset_modes.get(property), _declared_mode(self.obj, property, data=True)
 
-    def signature(self, method: str, fn: Callable) -> inspect.Signature | None:
+    def signature(self, method: str, fn: Callback) -> inspect.Signature | None:
         if method not in self._signatures:
             try:
                 self._signatures[method] = inspect.signature(fn)
@@ -269,7 +271,7 @@ class MultiplayerAPI(Object):
 
     def __init__(self) -> None:
         self.allow_object_decoding = False
-        self._peer: Any = None
+        self._peer: NetworkPeer | None = None
         self._connected: set[int] = set()
         self._nodes: dict[str, RemoteNode] = {}
         self._send_cache = rpc.SendPathCache()
@@ -279,20 +281,20 @@ class MultiplayerAPI(Object):
     # ------------------------------------------------------------ the peer
 
     @property
-    def network_peer(self) -> Any:
+    def network_peer(self) -> NetworkPeer | None:
         return self._peer
 
     @network_peer.setter
-    def network_peer(self, peer: Any) -> None:
+    def network_peer(self, peer: NetworkPeer | None) -> None:
         self.set_network_peer(peer)
 
-    def get_network_peer(self) -> Any:
+    def get_network_peer(self) -> NetworkPeer | None:
         return self._peer
 
     def has_network_peer(self) -> bool:
         return self._peer is not None
 
-    def set_network_peer(self, peer: Any) -> None:
+    def set_network_peer(self, peer: NetworkPeer | None) -> None:
         """Use ``peer`` (None to detach); it must be listening/connecting, as in Godot."""
         if peer is self._peer:
             return
@@ -300,10 +302,11 @@ class MultiplayerAPI(Object):
             logger.error("set_network_peer: Supplied NetworkedMultiplayerPeer must be "
                          "connecting or connected.")
             return
-        if self._peer is not None:
+        old = self._peer
+        if old is not None:
             for signal, slot in self._peer_slots():
-                if self._peer.has_signal(signal) and self._peer.is_connected(signal, slot):
-                    self._peer.disconnect(signal, slot)
+                if old.has_signal(signal) and old.is_connected(signal, slot):
+                    old.disconnect(signal, slot)
             self.clear()
         self._peer = peer
         if peer is not None:
@@ -311,7 +314,13 @@ class MultiplayerAPI(Object):
                 if peer.has_signal(signal):
                     peer.connect(signal, slot)
 
-    def _peer_slots(self) -> tuple[tuple[str, Callable], ...]:
+    def _active_peer(self) -> NetworkPeer:
+        """The peer, on paths that run only while one is set (their callers checked)."""
+        peer = self._peer
+        assert peer is not None, "MultiplayerAPI has no network peer"
+        return peer
+
+    def _peer_slots(self) -> tuple[tuple[str, Callback], ...]:
         return (("peer_connected", self._add_peer), ("peer_disconnected", self._del_peer),
                 ("connection_succeeded", self._connected_to_server),
                 ("connection_failed", self._connection_failed),
@@ -359,13 +368,13 @@ class MultiplayerAPI(Object):
     def get_network_unique_id(self) -> int:
         if not self._require_peer("get_network_unique_id", "Unable to get unique network ID."):
             return 0
-        return self._peer.get_unique_id()
+        return self._active_peer().get_unique_id()
 
     def is_network_server(self) -> bool:
         if not self._require_peer("is_network_server", "I can't be a server."):
             return False
         is_server = getattr(self._peer, "is_server", None)
-        return bool(is_server()) if callable(is_server) else self._peer.get_unique_id() == 1
+        return bool(is_server()) if callable(is_server) else self._active_peer().get_unique_id() == 1
 
     def get_network_connected_peers(self) -> list[int]:
         if not self._require_peer("get_network_connected_peers", "Assume no peers are connected."):
@@ -390,13 +399,13 @@ class MultiplayerAPI(Object):
     def set_refuse_new_network_connections(self, refuse: bool) -> None:
         if self._require_peer("set_refuse_new_network_connections",
                               "Unable to set 'refuse_new_connections'."):
-            self._peer.refuse_new_connections = bool(refuse)
+            self._active_peer().refuse_new_connections = bool(refuse)
 
     def is_refusing_new_network_connections(self) -> bool:
         if not self._require_peer("is_refusing_new_network_connections",
                                   "Unable to get 'refuse_new_connections'."):
             return False
-        return bool(self._peer.refuse_new_connections)
+        return bool(self._active_peer().refuse_new_connections)
 
     def set_allow_object_decoding(self, enable: bool) -> None:
         self.allow_object_decoding = bool(enable)
@@ -408,7 +417,7 @@ class MultiplayerAPI(Object):
         return self.allow_object_decoding or bool(getattr(self._peer, "allow_object_decoding", False))
 
     def _is_connected(self) -> bool:
-        return self._peer.get_connection_status() == ConnectionStatus.CONNECTION_CONNECTED
+        return self._active_peer().get_connection_status() == ConnectionStatus.CONNECTION_CONNECTED
 
     # ------------------------------------------------------------ the nodes
 
@@ -429,7 +438,8 @@ class MultiplayerAPI(Object):
 
     def unregister(self, path: Any) -> None:
         """Remove the node at ``path``; later packets for it are dropped as unknown."""
-        if self._nodes.pop(_node_key(path), None) is None:
+        key = _node_key(path)
+        if key is None or self._nodes.pop(key, None) is None:
             raise ValueError(f"no node is registered at {str(path)!r}")
 
     def get_node(self, path: Any) -> RemoteNode | None:
@@ -484,7 +494,7 @@ class MultiplayerAPI(Object):
         args = tuple(args)
         if not self._can_send("call an RPC"):
             return
-        own_id = self._peer.get_unique_id()
+        own_id = self._active_peer().get_unique_id()
         local, skip = self._local_modes(target.rpc_modes_for(method), peer_id, own_id,
                                         target.network_master == own_id)
         if not skip:
@@ -499,10 +509,10 @@ class MultiplayerAPI(Object):
         target = self._node(node)
         if not self._can_send("RSET"):
             return
-        own_id = self._peer.get_unique_id()
+        own_id = self._active_peer().get_unique_id()
         local, skip = self._local_modes(target.rset_modes_for(property), peer_id, own_id,
                                         target.network_master == own_id)
-        if local and not self._set(target, property, value, own_id,
+        if local and not self._set_as(target, property, value, own_id,
                                    "rset() aborted in local set, property not found"):
             return
         if skip:
@@ -518,7 +528,7 @@ class MultiplayerAPI(Object):
             logger.error("Too many arguments >%d.", rpc.MAX_ARGS)
             return
         if peer_id != 0 and abs(peer_id) not in self._connected:
-            if peer_id == self._peer.get_unique_id():
+            if peer_id == self._active_peer().get_unique_id():
                 logger.error("Attempt to remote call/set yourself! unique ID: %d.", peer_id)
             else:
                 logger.error("Attempt to remote call unexisting ID: %d.", peer_id)
@@ -538,8 +548,9 @@ class MultiplayerAPI(Object):
         set_mode = getattr(self._peer, "set_transfer_mode", None)
         if set_mode is not None:
             set_mode(mode)
-        self._peer.set_target_peer(target)
-        return self._peer.put_packet(payload)
+        peer = self._active_peer()
+        peer.set_target_peer(target)
+        return peer.put_packet(payload)
 
     def send_bytes(self, data: bytes, id: int = 0,
                    mode: int = TransferMode.TRANSFER_MODE_RELIABLE) -> Error:
@@ -650,12 +661,12 @@ class MultiplayerAPI(Object):
         if command == Command.REMOTE_CALL:
             self._call(node, name, args, sender, "RPC")
         else:
-            self._set(node, name, value, sender, "Error setting remote property")
+            self._set_as(node, name, value, sender, "Error setting remote property")
 
     def _check_mode(self, node: RemoteNode, modes: tuple[RPCMode | None, RPCMode | None],
                     sender: int, kind: str, name: str) -> None:
         mode = _effective(modes)
-        own_id = self._peer.get_unique_id()
+        own_id = self._active_peer().get_unique_id()
         if not rpc.can_call(mode, node.network_master == own_id, sender, node.network_master):
             raise RpcError(f"{kind} '{name}' is not allowed on node {_ROOT}/{node.path} from: "
                            f"{sender}. Mode is {int(mode)}, master is {node.network_master}.")
@@ -679,7 +690,8 @@ class MultiplayerAPI(Object):
         self._as_sender(sender, node, method, fn, *args)
         return True
 
-    def _set(self, node: RemoteNode, property: str, value: Any, sender: int, context: str) -> bool:
+    def _set_as(self, node: RemoteNode, property: str, value: Any, sender: int,
+                context: str) -> bool:
         """``setattr`` with ``get_rpc_sender_id() == sender``; a missing attribute is logged."""
         if not hasattr(node.obj, property):
             logger.error("%s '%s', not found in object %r (node %s/%s).", context, property,
@@ -688,7 +700,8 @@ class MultiplayerAPI(Object):
         self._as_sender(sender, node, property, setattr, node.obj, property, value)
         return True
 
-    def _as_sender(self, sender: int, node: RemoteNode, member: str, fn: Callable, *args: Any) -> None:
+    def _as_sender(self, sender: int, node: RemoteNode, member: str, fn: Callback,
+                   *args: Any) -> None:
         """Run user code with ``get_rpc_sender_id() == sender``; its exceptions are logged,
         not raised, as a GDScript error does not stop Godot's loop."""
         previous, self._sender_id = self._sender_id, sender

@@ -3,10 +3,43 @@ class tree above ``WebSocketServer`` (constants and signals; behaviour lives in
 ``server.py``)."""
 from __future__ import annotations
 
-from .enums import TARGET_PEER_BROADCAST, TARGET_PEER_SERVER, ConnectionStatus, TransferMode
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from .enums import (
+    TARGET_PEER_BROADCAST,
+    TARGET_PEER_SERVER,
+    ConnectionStatus,
+    Error,
+    TransferMode,
+)
+from .object import Callback
 from .packet_peer import PacketPeer
 
-__all__ = ["NetworkedMultiplayerPeer", "WebSocketMultiplayerPeer"]
+__all__ = ["NetworkedMultiplayerPeer", "WebSocketMultiplayerPeer", "NetworkPeer"]
+
+
+class NetworkPeer(Protocol):
+    """What ``MultiplayerAPI`` uses of its ``network_peer`` (``WebSocketServer`` has it all).
+
+    Optional extras it looks up by name: ``is_server()``, ``set_transfer_mode()``,
+    ``allow_object_decoding`` and ``_wake()``.
+    """
+    refuse_new_connections: bool
+
+    def get_connection_status(self) -> ConnectionStatus: ...
+    def get_unique_id(self) -> int: ...
+    def has_signal(self, signal: str) -> bool: ...
+    def is_connected(self, signal: str, callback: Callback) -> bool: ...
+    def connect(self, signal: str, callback: Callback, binds: Iterable[Any] = ...,
+                flags: int = ...) -> Error: ...
+    def disconnect(self, signal: str, callback: Callback) -> None: ...
+    def poll(self, timeout: float | None = ...) -> None: ...
+    def set_target_peer(self, id: int) -> None: ...
+    def put_packet(self, data: bytes) -> Error: ...
+    def get_available_packet_count(self) -> int: ...
+    def get_packet_peer(self) -> int: ...
+    def get_packet(self) -> bytes: ...
 
 
 class NetworkedMultiplayerPeer(PacketPeer):

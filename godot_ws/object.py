@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 from .enums import ConnectFlags, Error
 
@@ -55,14 +55,20 @@ _REFCOUNTED = int(ConnectFlags.CONNECT_REFERENCE_COUNTED)
 _MISSING = object()
 _instance_ids = itertools.count(1)
 
+Callback = Callable[..., object]
+"""A signal callback or a deferred call: any callable, its result is ignored."""
+_Info = dict[str, Any]
+"""A Godot PropertyInfo/MethodInfo/connection Dictionary (str keys, Variant values)."""
+_O = TypeVar("_O", bound="Object")
 
-def _property_info(name: str, type_id: int = 0, class_name: str = "") -> dict:
+
+def _property_info(name: str, type_id: int = 0, class_name: str = "") -> _Info:
     """A Godot PropertyInfo dictionary (the shape of get_property_list entries)."""
     return {"name": name, "type": type_id, "class_name": class_name, "hint": 0,
             "hint_string": "", "usage": _USAGE_DEFAULT}
 
 
-def _arg_info(spec: str) -> dict:
+def _arg_info(spec: str) -> _Info:
     name, _, type_name = spec.partition(":")
     if type_name and type_name not in _TYPE_IDS:
         raise ValueError(f"signal argument {spec!r}: unknown Godot type {type_name!r}; "
@@ -70,7 +76,7 @@ def _arg_info(spec: str) -> dict:
     return _property_info(name, _TYPE_IDS.get(type_name, 0))
 
 
-def _signal_info(name: str, args: Iterable[dict]) -> dict:
+def _signal_info(name: str, args: Iterable[_Info]) -> _Info:
     """A Godot MethodInfo dictionary, as get_signal_list returns it."""
     return {"name": name, "args": [dict(a) for a in args], "default_args": [],
             "flags": 1, "id": 0, "return": _property_info("")}
@@ -80,7 +86,7 @@ class _Connection:
     """One signal connection; ``refs`` counts CONNECT_REFERENCE_COUNTED connects."""
     __slots__ = ("callback", "binds", "flags", "refs", "alive")
 
-    def __init__(self, callback: Callable, binds: tuple, flags: int) -> None:
+    def __init__(self, callback: Callback, binds: tuple[Any, ...], flags: int) -> None:
         self.callback = callback
         self.binds = binds
         self.flags = flags
@@ -112,19 +118,28 @@ class Object:
     _PROPERTIES: ClassVar[tuple[str, ...]] = ()
 
     # Per-class tables merged along the MRO, built by __init_subclass__.
-    _signal_table: ClassVar[dict[str, tuple[dict, ...]]]
+    _signal_table: ClassVar[dict[str, tuple[_Info, ...]]]
     _class_names: ClassVar[frozenset[str]]
     _property_names: ClassVar[tuple[str, ...]]
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Object:
+    # Per-instance state, set by __new__.
+    _obj_slots: dict[str, tuple[_Connection, ...]]
+    _obj_user_signals: dict[str, tuple[_Info, ...]]
+    _obj_meta: dict[str, Any]
+    _obj_blocking: bool
+    _obj_deferred: collections.deque[tuple[Callback, tuple[Any, ...]]] | None
+    _obj_incoming: list[tuple[Object, str, Callback]]
+    _obj_id: int
+
+    def __new__(cls: type[_O], *args: Any, **kwargs: Any) -> _O:
         # State is set here so subclasses need not remember super().__init__().
         self = super().__new__(cls)
-        self._obj_slots: dict[str, tuple[_Connection, ...]] = {}
-        self._obj_user_signals: dict[str, tuple[dict, ...]] = {}
-        self._obj_meta: dict[str, Any] = {}
+        self._obj_slots = {}
+        self._obj_user_signals = {}
+        self._obj_meta = {}
         self._obj_blocking = False
-        self._obj_deferred: collections.deque | None = None  # made on first use
-        self._obj_incoming: list[tuple[Object, str, Callable]] = []
+        self._obj_deferred = None  # made on first use
+        self._obj_incoming = []
         self._obj_id = next(_instance_ids)
         return self
 
@@ -134,7 +149,7 @@ class Object:
 
     @classmethod
     def _build_tables(cls) -> None:
-        signals: dict[str, tuple[dict, ...]] = {}
+        signals: dict[str, tuple[_Info, ...]] = {}
         names: set[str] = set()
         props: list[str] = []
         for klass in cls.__mro__:  # most derived first, as Godot lists them
@@ -154,7 +169,7 @@ class Object:
 
     # ----------------------------------------------------------------- signals
 
-    def _signal_args(self, signal: str) -> tuple[dict, ...] | None:
+    def _signal_args(self, signal: str) -> tuple[_Info, ...] | None:
         args = self._signal_table.get(signal)
         return args if args is not None else self._obj_user_signals.get(signal)
 
@@ -189,18 +204,18 @@ class Object:
                                 f"'name' (and optional 'type'), not {arg!r}")
         self._obj_user_signals[signal] = tuple(infos)
 
-    def get_signal_list(self) -> list[dict]:
+    def get_signal_list(self) -> list[_Info]:
         """Every signal as Godot's dict (name, args, default_args, flags, id, return)."""
         tables = (self._signal_table, self._obj_user_signals)
         return [_signal_info(name, args) for table in tables for name, args in table.items()]
 
-    def _find(self, signal: str, callback: Callable) -> _Connection | None:
+    def _find(self, signal: str, callback: Callback) -> _Connection | None:
         for conn in self._obj_slots.get(signal, ()):
             if conn.callback == callback:  # ==, as bound methods are new objects each time
                 return conn
         return None
 
-    def connect(self, signal: str, callback: Callable, binds: Iterable[Any] = (),
+    def connect(self, signal: str, callback: Callback, binds: Iterable[Any] = (),
                 flags: int = 0) -> Error:
         """Call ``callback(*signal_args, *binds)`` on each emission of ``signal``.
 
@@ -246,7 +261,7 @@ class Object:
         else:
             del self._obj_slots[signal]
 
-    def disconnect(self, signal: str, callback: Callable) -> None:
+    def disconnect(self, signal: str, callback: Callback) -> None:
         """Remove a connection (one reference of a reference-counted one); logs if absent."""
         _check_name("signal", signal)
         conn = self._find(signal, callback)
@@ -258,7 +273,7 @@ class Object:
         if conn.refs <= 0:
             self._remove(signal, conn)
 
-    def is_connected(self, signal: str, callback: Callable) -> bool:
+    def is_connected(self, signal: str, callback: Callback) -> bool:
         """True if ``callback`` is connected to ``signal``; logs for an unknown signal."""
         _check_name("signal", signal)
         if self._signal_args(signal) is None:
@@ -266,7 +281,7 @@ class Object:
             return False
         return self._find(signal, callback) is not None
 
-    def get_signal_connection_list(self, signal: str) -> list[dict]:
+    def get_signal_connection_list(self, signal: str) -> list[_Info]:
         """Connections of ``signal`` in connection order, as Godot-like dicts.
 
         Keys: ``signal``, ``source`` (this object), ``target`` (the bound object of
@@ -351,7 +366,7 @@ class Object:
         self._deferred_queue().append((self.set, (property, value)))
         self._wake()
 
-    def _deferred_queue(self) -> collections.deque:
+    def _deferred_queue(self) -> collections.deque[tuple[Callback, tuple[Any, ...]]]:
         queue = self._obj_deferred
         if queue is None:
             with _DEFERRED_LOCK:  # any thread may be first
@@ -375,14 +390,14 @@ class Object:
             except Exception:
                 logger.exception("deferred call %r%r failed", fn, args)
 
-    def get_incoming_connections(self) -> list[dict]:
+    def get_incoming_connections(self) -> list[_Info]:
         """Signals of other objects connected to this object's methods
         (keys ``source``, ``signal_name``, ``method_name``)."""
         return [{"source": src, "signal_name": sig,
                  "method_name": getattr(cb, "__name__", repr(cb))}
                 for src, sig, cb in self._obj_incoming]
 
-    def get_method_list(self) -> list[dict]:
+    def get_method_list(self) -> list[_Info]:
         """Public methods as Godot-like dicts (``name``, ``args``, ``flags``)."""
         out = []
         for name in sorted(dir(type(self))):
@@ -416,7 +431,7 @@ class Object:
         """Virtual: return True when ``set`` of ``property`` was handled here."""
         return False
 
-    def _get_property_list(self) -> list[dict]:
+    def _get_property_list(self) -> list[_Info]:
         """Virtual: extra entries for ``get_property_list``."""
         return []
 
@@ -465,7 +480,7 @@ class Object:
         else:
             setattr(holder, last, value)
 
-    def get_property_list(self) -> list[dict]:
+    def get_property_list(self) -> list[_Info]:
         """Documented properties as Godot dicts (name, type, class_name, hint, hint_string, usage)."""
         result = list(self._get_property_list())
         for name in self._property_names:
@@ -530,7 +545,7 @@ class Object:
 
     # ------------------------------------------------------------------ await
 
-    def to_signal(self, signal: str, timeout: float | None = None) -> tuple:
+    def to_signal(self, signal: str, timeout: float | None = None) -> tuple[Any, ...]:
         """Poll this object until ``signal`` fires; return its arguments.
 
         The blocking counterpart of GDScript's ``yield(obj, "signal")``: calls
@@ -544,7 +559,7 @@ class Object:
                             f"{type(self).__name__} has none")
         if self._signal_args(signal) is None:
             raise ValueError(f"to_signal: {self.get_class()} has no signal {signal!r}")
-        got: list[tuple] = []
+        got: list[tuple[Any, ...]] = []
 
         def collect(*args: Any) -> None:  # a new callable per call: never "already connected"
             got.append(args)

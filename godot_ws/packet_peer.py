@@ -19,7 +19,7 @@ decoder's code (``ERR_INVALID_DATA``, ``ERR_FILE_EOF``, ``ERR_UNAUTHORIZED``
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from .enums import Error
 from .object import Object
@@ -37,7 +37,7 @@ class PacketPeer(Object):
     """Godot 3's ``PacketPeer``: Variants over packets (abstract packet methods)."""
 
     _CLASS_NAME = "PacketPeer"
-    _PROPERTIES = ("encode_buffer_max_size", "allow_object_decoding")
+    _PROPERTIES: ClassVar[tuple[str, ...]] = ("encode_buffer_max_size", "allow_object_decoding")
 
     # Class-level defaults: subclasses need not call PacketPeer.__init__.
     _packet_error: Error = Error.OK

@@ -325,6 +325,8 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             return
         events, writer, registry, acceptor = (self._events, self._writer,
                                               self._registry, self._acceptor)
+        assert (events is not None and writer is not None and registry is not None
+                and acceptor is not None), "listen() sets them all"
         self._listening = False
         self._generation += 1
         acceptor.stop()

@@ -481,6 +481,15 @@ class ApiSurfaceTest(unittest.TestCase):
         self.assertEqual(api.get_rpc_sender_id(), 0)
         api.poll(0)
 
+    def test_object_get_and_set_reach_the_properties(self):
+        # MultiplayerAPI's own rset helper once shadowed Object._set (found by mypy).
+        api = MultiplayerAPI()
+        api.set("allow_object_decoding", True)
+        self.assertIs(api.get("allow_object_decoding"), True)
+        api.set_deferred("allow_object_decoding", False)
+        api.poll(0)
+        self.assertIs(api.allow_object_decoding, False)
+
     def test_refuses_a_disconnected_peer(self):
         api, peer = MultiplayerAPI(), FakePeer()
         peer.status = ConnectionStatus.CONNECTION_DISCONNECTED

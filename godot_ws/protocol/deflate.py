@@ -11,7 +11,7 @@ from __future__ import annotations
 import zlib
 
 from wsproto.extensions import PerMessageDeflate
-from wsproto.frame_protocol import CloseReason
+from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol
 from wsproto.handshake import server_extensions_handshake
 from wsproto.utilities import split_comma_header
 
@@ -28,21 +28,25 @@ class BoundedPerMessageDeflate(PerMessageDeflate):
 
     def _inflate(self, data: bytes) -> bytes | CloseReason:
         room = self.max_size - self._inflated
+        decompressor = self._decompressor
+        assert decompressor is not None  # made by frame_inbound_header for a compressed frame
         try:
-            out = self._decompressor.decompress(data, room + 1)
+            out = decompressor.decompress(data, room + 1)
         except zlib.error:
             return CloseReason.INVALID_FRAME_PAYLOAD_DATA
         self._inflated += len(out)
-        if self._inflated > self.max_size or self._decompressor.unconsumed_tail:
+        if self._inflated > self.max_size or decompressor.unconsumed_tail:
             return CloseReason.MESSAGE_TOO_BIG
         return out
 
-    def frame_inbound_payload_data(self, proto, data):  # type: ignore[override]
+    def frame_inbound_payload_data(self, proto: FrameDecoder | FrameProtocol, data: bytes
+                                   ) -> bytes | CloseReason:
         if not self._inbound_compressed or not self._inbound_is_compressible:
             return data
         return self._inflate(bytes(data))
 
-    def frame_inbound_complete(self, proto, fin):  # type: ignore[override]
+    def frame_inbound_complete(self, proto: FrameDecoder | FrameProtocol, fin: bool
+                               ) -> bytes | CloseReason | None:
         if not fin or not self._inbound_is_compressible or not self._inbound_compressed:
             return super().frame_inbound_complete(proto, fin)
         out = self._inflate(b"\x00\x00\xff\xff")

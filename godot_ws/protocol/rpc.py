@@ -155,7 +155,8 @@ def read_target(payload: bytes) -> int:
     """The u32 target of a REMOTE_CALL/REMOTE_SET (checks Godot's 6-byte minimum)."""
     if len(payload) < 6:
         raise RpcError("Invalid packet received. Size too small.")
-    return _U32.unpack_from(payload, 1)[0]
+    target: int = _U32.unpack_from(payload, 1)[0]
+    return target
 
 
 def read_inline_path(payload: bytes, target: int) -> str:
@@ -186,7 +187,7 @@ def read_argc(payload: bytes, offset: int) -> int:
     return payload[offset]
 
 
-def decode_args(payload: bytes, offset: int, argc: int, allow_objects: bool = False) -> list:
+def decode_args(payload: bytes, offset: int, argc: int, allow_objects: bool = False) -> list[Any]:
     """The ``argc`` Variants from ``offset``; extra bytes after them are ignored."""
     args = []
     for _ in range(argc):
@@ -214,7 +215,8 @@ def parse_simplify_path(payload: bytes) -> tuple[int, str]:
     """(path id, path) of a SIMPLIFY_PATH packet."""
     if len(payload) < 5:
         raise RpcError("Invalid packet received. Size too small.")
-    return _U32.unpack_from(payload, 1)[0], _read_cstring(payload, 5)
+    target: int = _U32.unpack_from(payload, 1)[0]
+    return target, _read_cstring(payload, 5)
 
 
 def parse_confirm_path(payload: bytes) -> str:
@@ -237,7 +239,7 @@ def parse_raw(payload: bytes) -> bytes:
 class RemoteCall:
     """REMOTE_CALL addressed by ``path_id`` (cached) or by ``path`` (inline)."""
     name: str
-    args: list = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
     path_id: int | None = None
     path: str | None = None
 
@@ -308,11 +310,12 @@ def encode_message(message: Message, full_objects: bool = False) -> bytes:
         command, tail = Command.REMOTE_SET, encode_set_tail(message.name, message.value, full_objects)
     else:
         raise TypeError(f"not a MultiplayerAPI message: {message!r}")
-    if (message.path is None) == (message.path_id is None):
-        raise ValueError("give exactly one of path_id (cached) and path (inline)")
-    if message.path is not None:
-        return with_inline_path(command, tail, message.path)
-    return with_cached_id(command, message.path_id, tail)
+    path, path_id = message.path, message.path_id
+    if path is not None and path_id is None:
+        return with_inline_path(command, tail, path)
+    if path_id is not None and path is None:
+        return with_cached_id(command, path_id, tail)
+    raise ValueError("give exactly one of path_id (cached) and path (inline)")
 
 
 # ---------------------------------------------------------------- path caches

@@ -57,6 +57,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection as WSProtoConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, Pong, TextMessage
+from wsproto.extensions import Extension
 
 from ..enums import Error
 from ..protocol import deflate
@@ -202,7 +203,8 @@ class PeerConnection(_SimpleWebSocketBase):
             req = hs.parse_request(head)
             hs.check_request(req)
             protocol = hs.select_subprotocol(req.protocols_header, cfg.protocols)
-            extensions, extra = [], cfg.extra_headers
+            extensions: list[Extension] = []
+            extra = cfg.extra_headers
             if cfg.compression:
                 ext, offer = deflate.negotiate(req.headers.get("sec-websocket-extensions"),
                                                cfg.limits.max_message_size)
@@ -344,7 +346,7 @@ class PeerConnection(_SimpleWebSocketBase):
                 return Error.ERR_OUT_OF_MEMORY
             if self.deflate:  # a stateful compressor: frame here, in order
                 text = header[0] & 0x0F == 1
-                header = self.ws.send(Message(data=payload.decode("utf-8") if text else payload))
+                header = self.ws.send(Message(data=payload.decode("utf-8") if text else payload))  # type: ignore[type-var]
                 payload = b""
             cork = self.cfg.cork
             if cork.owner and cork.owner == get_ident():
@@ -556,7 +558,7 @@ class PeerConnection(_SimpleWebSocketBase):
         parts: list[Any] = []
         size = 0
         max_size = cfg.limits.max_message_size
-        data = self._trailing
+        data: bytes | None = self._trailing
         extra = b""
         self._trailing = b""
         self.sock.settimeout(None)
@@ -566,7 +568,7 @@ class PeerConnection(_SimpleWebSocketBase):
                 # One peer thread parses at a time: the others wait off the GIL, so
                 # with thousands of peers the polling thread is not starved of it.
                 with cfg.gate:
-                    batch: list[tuple] = []
+                    batch: list[ev.Event] = []
                     msgs: list[tuple[bytes, bool]] = []
                     with self.lock:
                         ws = self.ws
@@ -713,7 +715,7 @@ class PeerConnection(_SimpleWebSocketBase):
         """Polling thread: ``poll()`` took this many of this peer's packets."""
         self.consumed += packets
         self.consumed_bytes += nbytes
-        if self.parked:
+        if self.parked and self._resume is not None:
             self._resume.set()
 
     def _finish(self) -> None:

@@ -14,7 +14,7 @@ from typing import Union
 from cryptography import x509
 from OpenSSL import SSL
 
-from ..crypto import CryptoKey, X509Certificate
+from ..crypto import CryptoKey, X509Certificate, private_key
 
 __all__ = ["make_server_context", "TLSSession", "TLSError", "TLSClosed", "CHUNK_SIZE"]
 
@@ -65,7 +65,8 @@ def make_server_context(key: CryptoKey, cert: X509Certificate,
         raise TypeError(f"ssl_certificate must be an X509Certificate, not {type(cert).__name__}")
     if ca_chain is not None and not isinstance(ca_chain, X509Certificate):
         raise TypeError(f"ca_chain must be an X509Certificate or None, not {type(ca_chain).__name__}")
-    if key.cryptography_key is None or key.is_public_only():
+    private = private_key(key)
+    if private is None:
         raise ValueError("private_key holds no private key: load one with CryptoKey.load() first")
     if not cert.certificates:
         raise ValueError("ssl_certificate holds no certificate: load one with X509Certificate.load() first")
@@ -80,7 +81,7 @@ def make_server_context(key: CryptoKey, cert: X509Certificate,
     chain = _chain_for(cert, ca_chain)
     try:
         ctx.use_certificate(chain[0])
-        ctx.use_privatekey(key.cryptography_key)
+        ctx.use_privatekey(private)
         ctx.check_privatekey()
     except SSL.Error as exc:
         raise ValueError("private_key does not match ssl_certificate (the first certificate "

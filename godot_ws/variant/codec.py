@@ -36,8 +36,9 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from collections.abc import Iterator
 from itertools import chain, repeat
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ..enums import Error
 from .classdb import INSTANTIABLE_CLASSES
@@ -88,6 +89,10 @@ _BIG_ENDIAN = sys.byteorder == "big"
 _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")     # zeros after n bytes: _PAD[n & 3]
 _NUL_PAD = (b"\0\0\0\0", b"\0\0\0", b"\0\0", b"\0")  # NUL + padding after n bytes
 _BOM = b"\xef\xbb\xbf"
+_Encoder = Callable[[Any, bytearray, bool, int], None]
+"""``encode(value, out, full_objects, depth)``: appends ``value`` to ``out``."""
+_Decoder = Callable[[bytes, int, int, bool, int, int], tuple[Any, int]]
+"""``decode(buf, pos, end, allow_objects, depth, header) -> (value, pos after it)``."""
 _tnew = tuple.__new__
 _lnew = list.__new__
 _lextend = list.extend
@@ -258,9 +263,9 @@ def _enc_object(v: GodotObject, out: bytearray, full: bool, depth: int) -> None:
         _enc(value, out, full, depth + 1)
 
 
-def _enc_pool_of(type_id: int, pool: type, elem: type, width: int) -> Callable:
+def _enc_pool_of(type_id: int, pool: type, elem: type, width: int) -> _Encoder:
     """Encoder of a Pool array of vectors/colors (C speed when the elements are typed)."""
-    def encode(v: list, out: bytearray, full: bool, depth: int) -> None:
+    def encode(v: list[Any], out: bytearray, full: bool, depth: int) -> None:
         if not set(map(type, v)) <= {elem}:
             v = pool(v)  # converts (or refuses) untyped elements
         a = array("f", chain.from_iterable(v))
@@ -271,7 +276,7 @@ def _enc_pool_of(type_id: int, pool: type, elem: type, width: int) -> Callable:
     return encode
 
 
-def _enc_ints(v: list, out: bytearray, full: bool, depth: int) -> None:
+def _enc_ints(v: list[Any], out: bytearray, full: bool, depth: int) -> None:
     a = array("i", wrap_int32(v))
     if _BIG_ENDIAN:
         a.byteswap()
@@ -279,7 +284,7 @@ def _enc_ints(v: list, out: bytearray, full: bool, depth: int) -> None:
     out += a
 
 
-def _enc_reals(v: list, out: bytearray, full: bool, depth: int) -> None:
+def _enc_reals(v: list[Any], out: bytearray, full: bool, depth: int) -> None:
     try:
         a = array("f", v)
     except TypeError:
@@ -290,7 +295,7 @@ def _enc_reals(v: list, out: bytearray, full: bool, depth: int) -> None:
     out += a
 
 
-def _enc_strings(v: list, out: bytearray, full: bool, depth: int) -> None:
+def _enc_strings(v: list[Any], out: bytearray, full: bool, depth: int) -> None:
     out += _P_UU(POOL_STRING_ARRAY, len(v))
     for s in v:
         if type(s) is not str:
@@ -303,7 +308,7 @@ def _enc_strings(v: list, out: bytearray, full: bool, depth: int) -> None:
         out += _NUL_PAD[len(b) & 3]
 
 
-def _fixed(type_id: int, flatten: Callable[[Any], tuple]) -> Callable:
+def _fixed(type_id: int, flatten: Callable[[Any], tuple[float, ...]]) -> _Encoder:
     pack = _P_UF[{RECT2: 4, TRANSFORM2D: 6, PLANE: 4, QUAT: 4, AABB_T: 6, BASIS: 9,
                   TRANSFORM: 12, COLOR: 4}[type_id]]
 
@@ -312,12 +317,12 @@ def _fixed(type_id: int, flatten: Callable[[Any], tuple]) -> Callable:
     return encode
 
 
-def _basis_rows(b: Basis) -> tuple:
+def _basis_rows(b: Basis) -> tuple[float, ...]:
     x, y, z = b
     return x[0], y[0], z[0], x[1], y[1], z[1], x[2], y[2], z[2]
 
 
-_ENCODERS: dict[type, Callable] = {
+_ENCODERS: dict[type, _Encoder] = {
     Rect2: _fixed(RECT2, lambda r: (*r[0], *r[1])),
     Transform2D: _fixed(TRANSFORM2D, lambda t: (*t[0], *t[1], *t[2])),
     Plane: _fixed(PLANE, lambda p: (*p[0], p[1])),
@@ -342,7 +347,7 @@ _ENCODERS: dict[type, Callable] = {
 }
 
 
-def _encoder_for(v: Any) -> Callable:
+def _encoder_for(v: Any) -> _Encoder:
     """Encoder for subclasses (IntEnum, OrderedDict, user subclasses of the value types)."""
     for cls, encoder in _ENCODERS.items():
         if isinstance(v, cls):
@@ -409,7 +414,7 @@ def _dec(buf: bytes, pos: int, end: int, allow: bool, depth: int) -> tuple[Any, 
     """One value at ``pos``; returns it and the position after it (engine ``r_len``)."""
     if end - pos < 4:
         raise _short(pos, end, 4, "Variant header")
-    h = _U32(buf, pos)[0]
+    h: int = _U32(buf, pos)[0]
     t = h & 0xFF
     pos += 4
     if t == STRING:
@@ -437,13 +442,13 @@ def _dec(buf: bytes, pos: int, end: int, allow: bool, depth: int) -> tuple[Any, 
         pos += 4
         depth += 1
         if t == ARRAY:
-            items: list = []
+            items: list[Any] = []
             append = items.append
             for _ in range(count):
                 value, pos = _dec(buf, pos, end, allow, depth)
                 append(value)
             return items, pos
-        result: dict = {}
+        result: dict[Any, Any] = {}
         for _ in range(count):
             key_pos = pos
             key, pos = _dec(buf, pos, end, allow, depth)
@@ -533,10 +538,10 @@ def _need(pos: int, end: int, size: int, t: int) -> None:
         raise _short(pos, end, size, _TYPE_NAMES[t])
 
 
-def _math(t: int, size: int, build: Callable[[tuple], Any]) -> Callable:
+def _math(t: int, size: int, build: Callable[[tuple[float, ...]], Any]) -> _Decoder:
     unpack = _NF[size // 4]
 
-    def decode(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple:
+    def decode(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple[Any, int]:
         _need(pos, end, size, t)
         return build(unpack(buf, pos)), pos + size
     return decode
@@ -550,11 +555,11 @@ def _v3(a: float, b: float, c: float) -> Vector3:
     return _tnew(Vector3, (a, b, c))
 
 
-def _basis(f: tuple) -> Basis:
+def _basis(f: tuple[float, ...]) -> Basis:
     return _tnew(Basis, (_v3(f[0], f[3], f[6]), _v3(f[1], f[4], f[7]), _v3(f[2], f[5], f[8])))
 
 
-def _dec_node_path(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple:
+def _dec_node_path(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple[Any, int]:
     _need(pos, end, 4, NODE_PATH)
     if not _U32(buf, pos)[0] & 0x80000000:
         raise _fail(_INVALID, pos, "NodePath in the old (pre-3.0) format")
@@ -564,14 +569,14 @@ def _dec_node_path(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: i
     pos += 12
     if flags & 2:  # obsolete separate property: one more subname
         sub_count = (sub_count + 1) & 0xFFFFFFFF
-    names: list = []
+    names: list[str] = []
     for i in range((name_count + sub_count) & 0xFFFFFFFF):
         name, pos = _dec_str(buf, pos, end)
         names.append(name)
     return NodePath.from_parts(names[:name_count], names[name_count:], flags & 1), pos
 
 
-def _dec_object(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple:
+def _dec_object(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple[Any, int]:
     if h & FLAG_64:
         _need(pos, end, 8, OBJECT)
         object_id = _U64(buf, pos)[0]
@@ -601,34 +606,34 @@ def _dec_object(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int)
 
 def _pool_count(buf: bytes, pos: int, end: int, t: int, size: int) -> int:
     _need(pos, end, 4, t)
-    count = _I32(buf, pos)[0]
+    count: int = _I32(buf, pos)[0]
     if count < 0 or count * size > end - pos - 4:
         raise _fail(_INVALID, pos, f"{_TYPE_NAMES[t]} of {count} elements but "
                     f"{max(end - pos - 4, 0)} bytes left")
     return count
 
 
-def _dec_bytes(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple:
+def _dec_bytes(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple[Any, int]:
     n = _pool_count(buf, pos, end, POOL_BYTE_ARRAY, 1)
     pos += 4
     return buf[pos:pos + n], pos + n + (-n & 3)  # padding counted even when missing, as Godot
 
 
-def _dec_numbers(t: int, code: str, cls: type) -> Callable:
-    def decode(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple:
+def _dec_numbers(t: int, code: str, cls: type) -> _Decoder:
+    def decode(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple[Any, int]:
         n = _pool_count(buf, pos, end, t, 4)
         pos += 4
         a = array(code)
         a.frombytes(buf[pos:pos + 4 * n])
         if _BIG_ENDIAN:
             a.byteswap()
-        result = _lnew(cls)
+        result: list[Any] = _lnew(cls)
         _lextend(result, a.tolist())
         return result, pos + 4 * n
     return decode
 
 
-def _dec_strings(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple:
+def _dec_strings(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple[Any, int]:
     _need(pos, end, 4, POOL_STRING_ARRAY)
     count = _I32(buf, pos)[0]  # negative: empty, as Godot
     pos += 4
@@ -640,19 +645,20 @@ def _dec_strings(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int
     return result, pos
 
 
-def _dec_vectors(t: int, cls: type, elem: type, width: int, it: Callable) -> Callable:
+def _dec_vectors(t: int, cls: type, elem: type, width: int,
+                 it: Callable[[bytes], Iterator[tuple[float, ...]]]) -> _Decoder:
     size = 4 * width
 
-    def decode(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple:
+    def decode(buf: bytes, pos: int, end: int, allow: bool, depth: int, h: int) -> tuple[Any, int]:
         n = _pool_count(buf, pos, end, t, size)
         pos += 4
-        result = _lnew(cls)
+        result: list[Any] = _lnew(cls)
         _lextend(result, map(_tnew, repeat(elem), it(buf[pos:pos + size * n])))
         return result, pos + size * n
     return decode
 
 
-_DECODERS: tuple = (
+_DECODERS: tuple[_Decoder, ...] = cast("tuple[_Decoder, ...]", (  # None: inline in _dec
     None, None, None, None, None, None,  # Nil .. Vector2 are inline in _dec
     _math(RECT2, 16, lambda f: _tnew(Rect2, (_v2(f[0], f[1]), _v2(f[2], f[3])))),
     None,
@@ -675,4 +681,4 @@ _DECODERS: tuple = (
     _dec_vectors(POOL_VECTOR2_ARRAY, PoolVector2Array, Vector2, 2, _ITER2),
     _dec_vectors(POOL_VECTOR3_ARRAY, PoolVector3Array, Vector3, 3, _ITER3),
     _dec_vectors(POOL_COLOR_ARRAY, PoolColorArray, Color, 4, _ITER4),
-)
+))

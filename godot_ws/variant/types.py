@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from operator import index, itemgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 __all__ = [
     "Vector2", "Rect2", "Vector3", "Transform2D", "Plane", "Quat", "AABB", "Basis",
@@ -32,9 +32,10 @@ __all__ = [
 
 _tnew = tuple.__new__
 _U64 = 1 << 64
+_Element = TypeVar("_Element", bound=tuple[Any, ...])
 
 
-def _f32(values: Iterable[Any]) -> list:
+def _f32(values: Iterable[Any]) -> list[float]:
     """Round numbers to float32 as Godot's ``real_t`` does (overflow -> ±inf)."""
     try:
         return array("f", values).tolist()
@@ -56,7 +57,7 @@ def _fmt(v: float) -> str:
     return text
 
 
-class _Value(tuple):
+class _Value(tuple[Any, ...]):
     """Base of the immutable value types: typed equality, readable repr, pickling."""
     __slots__ = ()
 
@@ -71,7 +72,7 @@ class _Value(tuple):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(map(_repr_part, self))})"
 
-    def __getnewargs__(self) -> tuple:
+    def __getnewargs__(self) -> tuple[Any, ...]:
         return tuple(self)
 
     # tuple's + and * (concatenation, repetition) would be traps for math types.
@@ -81,7 +82,7 @@ class _Value(tuple):
     __mul__ = __rmul__ = __add__
 
 
-def _fields(*docs: str) -> tuple:
+def _fields(*docs: str) -> tuple[property, ...]:
     """Read-only properties for the components 0, 1, ... of a tuple-based type."""
     return tuple(property(itemgetter(i), doc=doc) for i, doc in enumerate(docs))
 
@@ -124,7 +125,7 @@ class _Vector(_Value):
 
     def dot(self, other: Any) -> float:
         """Dot product with a vector of the same type."""
-        return sum(a * b for a, b in zip(self, other))
+        return float(sum(a * b for a, b in zip(self, other)))
 
 
 class Vector2(_Vector):
@@ -147,7 +148,7 @@ class Vector3(_Vector):
     x, y, z = _fields("x component", "y component", "z component")
 
 
-def _vec(cls: type, value: Any, what: str) -> Any:
+def _vec(cls: type[_Element], value: Any, what: str) -> _Element:
     """``value`` as a ``cls`` vector (accepts any sequence of the right length)."""
     if type(value) is cls:
         return value
@@ -177,7 +178,7 @@ class Rect2(_Value):
     @property
     def end(self) -> Vector2:
         """position + size."""
-        return self[0] + self[1]
+        return cast(Vector2, self[0] + self[1])
 
     def __repr__(self) -> str:
         return f"Rect2({', '.join(map(_fmt, chain(*self)))})"
@@ -240,7 +241,7 @@ class AABB(_Value):
     @property
     def end(self) -> Vector3:
         """position + size."""
-        return self[0] + self[1]
+        return cast(Vector3, self[0] + self[1])
 
 
 class Basis(_Value):
@@ -258,7 +259,7 @@ class Basis(_Value):
     x, y, z = _fields("x axis, column 0 (Vector3)", "y axis, column 1 (Vector3)",
                       "z axis, column 2 (Vector3)")
 
-    def rows(self) -> tuple:
+    def rows(self) -> tuple[tuple[float, ...], ...]:
         """The three rows (what the wire holds, in order)."""
         return tuple(zip(*self))
 
@@ -298,6 +299,9 @@ class NodePath:
     path back. ``names``, ``subnames`` and ``absolute`` are Python additions.
     """
     __slots__ = ("_names", "_subnames", "_absolute")
+    _names: tuple[str, ...]
+    _subnames: tuple[str, ...]
+    _absolute: bool
 
     def __init__(self, path: str | NodePath = "") -> None:
         if isinstance(path, NodePath):
@@ -307,7 +311,7 @@ class NodePath:
             raise TypeError(f"NodePath takes a str, got {type(path).__name__}")
         absolute = path.startswith("/")
         head, colon, tail = path.partition(":")
-        subnames: tuple = ()
+        subnames: tuple[str, ...] = ()
         if colon:
             parts = tail.split(":")
             if parts[-1] == "":
@@ -366,7 +370,7 @@ class NodePath:
     def __hash__(self) -> int:
         return hash((self._names, self._subnames, self._absolute))
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (NodePath.from_parts, (self._names, self._subnames, self._absolute))
 
 
@@ -400,7 +404,7 @@ class EncodedObjectAsID(_Value):
     object_id, = _fields("the sender's instance id (unsigned 64-bit)")
 
     def get_object_id(self) -> int:
-        return self[0]
+        return cast(int, self[0])
 
 
 class GodotObject:
@@ -411,7 +415,7 @@ class GodotObject:
     __slots__ = ("_class_name", "_properties")
 
     def __init__(self, class_name: str,
-                 properties: Mapping[str, Any] | Iterable[tuple] | None = None) -> None:
+                 properties: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None) -> None:
         if not isinstance(class_name, str) or not class_name:
             raise ValueError("GodotObject needs a non-empty class name (str)")
         props = dict(properties or ())
@@ -442,7 +446,7 @@ class GodotObject:
     def __repr__(self) -> str:
         return f"GodotObject({self._class_name!r}, {self._properties!r})"
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (GodotObject, (self._class_name, self._properties))
 
 
@@ -452,7 +456,7 @@ PoolByteArray = bytes
 """``PoolByteArray`` is ``bytes`` (``bytearray`` and ``memoryview`` encode too)."""
 
 
-class _Pool(list):
+class _Pool(list[Any]):
     """A typed list: the constructor coerces elements to what Godot stores."""
     __slots__ = ()
 
@@ -460,14 +464,14 @@ class _Pool(list):
         list.__init__(self, self._coerce(iterable))
 
     @staticmethod
-    def _coerce(iterable: Iterable[Any]) -> Iterable[Any]:
+    def _coerce(iterable: Iterable[Any], /) -> Iterable[Any]:
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({list.__repr__(self)})"
 
 
-def wrap_int32(values: Iterable[Any]) -> list:
+def wrap_int32(values: Iterable[Any]) -> list[int]:
     """Integers as int32, wrapping out-of-range values as a C cast does."""
     values = list(values)
     try:
@@ -490,7 +494,7 @@ class PoolRealArray(_Pool):
     __slots__ = ()
 
     @staticmethod
-    def _coerce(iterable: Iterable[Any]) -> list:
+    def _coerce(iterable: Iterable[Any]) -> list[float]:
         return _f32(list(iterable))
 
 
@@ -499,7 +503,7 @@ class PoolStringArray(_Pool):
     __slots__ = ()
 
     @staticmethod
-    def _coerce(iterable: Iterable[Any]) -> list:
+    def _coerce(iterable: Iterable[Any]) -> list[str]:
         items = list(iterable)
         for s in items:
             if type(s) is not str and not isinstance(s, str):
@@ -507,17 +511,17 @@ class PoolStringArray(_Pool):
         return items
 
 
-def _typed(cls: type, what: str) -> Any:
-    def coerce(iterable: Iterable[Any]) -> list:
+def _typed(cls: type[_Element], what: str) -> staticmethod[[Iterable[Any]], list[_Element]]:
+    def coerce(iterable: Iterable[Any]) -> list[_Element]:
         return [v if type(v) is cls else _vec_or_color(cls, v, what) for v in iterable]
     return staticmethod(coerce)
 
 
-def _vec_or_color(cls: type, value: Any, what: str) -> Any:
+def _vec_or_color(cls: type[_Element], value: Any, what: str) -> _Element:
     if cls is Color:
         try:
             if len(value) in (3, 4):
-                return Color(*value)
+                return cast(_Element, Color(*value))
         except TypeError:
             pass
         raise TypeError(f"{what} holds Colors (or 3-4 numbers), got {value!r}")
