@@ -13,22 +13,19 @@ from typing import Any
 
 from .enums import Error, WriteMode
 from .packet_peer import PacketPeer
-from .protocol.frames import frame_header
 from .protocol.limits import InputQueue
+from .protocol.session import valid_close_code
 
 __all__ = ["WebSocketPeer"]
 
 logger = logging.getLogger("godot_ws")
-
-_MIN_CODE, _MAX_CODE = 1000, 4999
-_RESERVED_CODES = {1004, 1005, 1006, 1015}
 
 
 def check_close_args(code: int, reason: str) -> bytes:
     """Validate a close code and reason before anything goes on the wire."""
     if isinstance(code, bool) or not isinstance(code, int):
         raise TypeError(f"close code must be an int, got {type(code).__name__}")
-    if not _MIN_CODE <= code <= _MAX_CODE or code in _RESERVED_CODES or 1016 <= code <= 2999:
+    if not valid_close_code(code):
         raise ValueError(f"close code {code} cannot be sent: use 1000-1003, 1007-1014 "
                          "or 3000-4999")
     if not isinstance(reason, str):
@@ -100,16 +97,13 @@ class WebSocketPeer(PacketPeer):
         if not self._connected:
             logger.error("put_packet on disconnected peer %d", self._id)
             return Error.FAILED
-        if self._conn.cfg.limits.output_full(0, 0, len(data)):  # refused before any framing
-            logger.error("peer %d: output buffer full, packet not sent", self._id)
-            return Error.ERR_OUT_OF_MEMORY
-        return self._send_frame(frame_header(len(data), text), data)
+        return self._send_frame(data, text)
 
-    def _send_frame(self, header: bytes, payload: bytes) -> Error:
-        """Queue a frame; ``payload`` may be shared by every recipient of a broadcast."""
+    def _send_frame(self, payload: bytes, text: bool = False) -> Error:
+        """Queue a message; ``payload`` may be shared by every recipient of a broadcast."""
         if not self._connected:
             return Error.FAILED
-        err = self._conn.send_frame(header, payload)
+        err = self._conn.send(payload, text)
         if err == Error.ERR_OUT_OF_MEMORY:
             logger.error("peer %d: output buffer full, packet not sent", self._id)
         return err

@@ -22,12 +22,12 @@ from .multiplayer_peer import WebSocketMultiplayerPeer
 from .peer import WebSocketPeer
 from .protocol import handshake as hs
 from .protocol import multiplayer as mp
-from .protocol.frames import frame_header
 from .protocol.limits import DEFAULT_LIMITS, Limits
 from .transport import events as ev
 from .transport.acceptor import Acceptor, Registry, open_listener
 from .transport.connection import ConnectionConfig, Cork
 from .transport.events import EventQueue
+from .transport.sockets import shutdown
 from .transport.writer import BacklogWriter
 
 __all__ = ["WebSocketServer"]
@@ -336,13 +336,13 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             if conn is not None:
                 conn.stop_close(close_code)
             else:
-                _shutdown(sock)
+                shutdown(sock)
         deadline = time.monotonic() + _STOP_JOIN_TIMEOUT
         for _, thread, _ in items:
             thread.join(max(0.0, deadline - time.monotonic()))
         # Threads that started between the snapshot and the acceptor's exit.
         for sock, thread, conn in registry.snapshot():
-            _shutdown(sock)
+            shutdown(sock)
             thread.join(max(0.0, deadline - time.monotonic()))
         if any(t.is_alive() for _, t, _ in registry.snapshot()):
             logger.error("stop(): some peer threads did not finish in time")
@@ -412,6 +412,8 @@ class WebSocketServer(WebSocketMultiplayerPeer):
                 if conn.peer is not None:
                     self.emit_signal("client_close_request", conn.peer_id,
                                      event.code, event.reason)  # type: ignore[union-attr]
+            elif cls is ev.ProtocolFailure:
+                conn.failure_close()  # after the replies to the messages before it
             elif cls is ev.Disconnected:
                 self._disconnected(conn, event.clean)  # type: ignore[union-attr]
 
@@ -459,7 +461,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         peer = self._peers.get(to)
         if peer is None:
             return Error.FAILED
-        return peer._send_frame(frame_header(len(frame)), frame)
+        return peer._send_frame(frame)
 
     def _mp_data(self, sender: int, msgs: list) -> None:
         for data, _ in msgs:
@@ -468,11 +470,10 @@ class WebSocketServer(WebSocketMultiplayerPeer):
                 logger.error("peer %d: dropped packet: %s", sender, relay.error)
                 continue
             if relay.frame is not None:
-                header = frame_header(len(relay.frame))
                 for to in relay.recipients:
                     peer = self._peers.get(to)
                     if peer is not None:
-                        peer._send_frame(header, relay.frame)
+                        peer._send_frame(relay.frame)
             if relay.store is not None:
                 self._mp_packets.append((sender, relay.store))
                 self.emit_signal("peer_packet", sender)
@@ -527,11 +528,10 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         if not recipients:
             return Error.OK
         frame = mp.server_frame(target, bytes(data))
-        header = frame_header(len(frame))
         result = Error.OK
         for to in recipients:
             peer = self._peers.get(to)
-            err = peer._send_frame(header, frame) if peer is not None else Error.FAILED
+            err = peer._send_frame(frame) if peer is not None else Error.FAILED
             if err != Error.OK and target > 0:
                 result = err
         return result
@@ -564,11 +564,3 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         peer = self.get_peer(id)
         if peer is not None:
             peer.close(code, reason)
-
-
-def _shutdown(sock: Any) -> None:
-    import socket as _socket
-    try:
-        sock.shutdown(_socket.SHUT_RDWR)
-    except OSError:
-        pass

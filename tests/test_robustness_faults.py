@@ -291,7 +291,7 @@ class FloodTests(EchoServerCase):
         while time.monotonic() < end:
             self.server.poll(0)
             peak = max(peak, rss_kb())
-            parked_seen = parked_seen or conn.parked or conn.parks > 0
+            parked_seen = parked_seen or conn.waiting or conn.parks > 0
             if sent.is_set() and conn.consumed >= len(messages):
                 break
             time.sleep(0.02)  # the slow poller

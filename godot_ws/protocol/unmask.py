@@ -17,7 +17,7 @@ into ``bytes``.
 from __future__ import annotations
 
 import os
-from typing import Callable, Union
+from typing import Callable, TypeVar, Union
 
 from wsproto.extensions import Extension
 from wsproto.frame_protocol import FrameDecoder, FrameProtocol, XorMaskerSimple
@@ -78,9 +78,14 @@ class UnmaskingFrameDecoder(FrameDecoder):
         return True
 
 
-def make_frame_protocol(client: bool, extensions: list[Extension]) -> FrameProtocol:
-    """wsproto's ``FrameProtocol``, parsing with the C unmasker when it is there."""
-    protocol = FrameProtocol(client, extensions)
+_P = TypeVar("_P", bound=FrameProtocol)
+
+
+def make_frame_protocol(client: bool, extensions: list[Extension],
+                        protocol_class: type[_P] = FrameProtocol) -> _P:  # type: ignore[assignment]
+    """wsproto's ``FrameProtocol`` (or a subclass), parsing with the C unmasker
+    when it is there."""
+    protocol = protocol_class(client, extensions)
     if ACCELERATED and not client:  # only client-to-server frames are masked
         protocol._frame_decoder = UnmaskingFrameDecoder(client, protocol.extensions)
     return protocol

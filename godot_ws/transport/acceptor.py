@@ -16,7 +16,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from .connection import ConnectionConfig, close_quietly, run_peer
+from .connection import ConnectionConfig, run_peer
+from .sockets import close_quietly
 
 __all__ = ["Acceptor", "Registry", "open_listener"]
 

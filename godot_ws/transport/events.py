@@ -15,7 +15,8 @@ from __future__ import annotations
 import threading
 from typing import Any, NamedTuple, Union
 
-__all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "Disconnected", "Event"]
+__all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "ProtocolFailure",
+           "Disconnected", "Event"]
 
 
 # Events are small immutable tuples (no per-event dict); ``conn`` is the
@@ -40,13 +41,20 @@ class CloseRequest(NamedTuple):
     reason: str
 
 
+class ProtocolFailure(NamedTuple):
+    """The peer broke the protocol after the messages before this event: once
+    their handlers ran, ``poll()`` sends the close frame (``code``)."""
+    conn: Any
+    code: int
+
+
 class Disconnected(NamedTuple):
     """The connection ended; ``clean``: the closing handshake completed."""
     conn: Any
     clean: bool
 
 
-Event = Union[Connected, Data, CloseRequest, Disconnected]
+Event = Union[Connected, Data, CloseRequest, ProtocolFailure, Disconnected]
 
 
 class EventQueue:

@@ -1,0 +1,188 @@
+"""The server side of the opening handshake on one socket: TLS, then HTTP upgrade.
+
+Runs on the connection's peer thread before anybody else knows the socket, so
+it uses blocking sends and receives with the handshake deadline as timeout.
+The request rules themselves are pure (``protocol/handshake.py``).
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..protocol import deflate
+from ..protocol import handshake as hs
+
+if TYPE_CHECKING:
+    from wsproto.extensions import Extension
+
+    from .connection import ConnectionConfig
+    from .tls import TLSSession
+
+__all__ = ["Upgrade", "server_handshake"]
+
+logger = logging.getLogger("godot_ws")
+
+_RECV_SIZE = 65536
+
+
+class HandshakeFailed(Exception):
+    """The client went away or broke TLS before the upgrade completed."""
+
+
+@dataclass
+class Upgrade:
+    """What a successful upgrade leaves for the connection."""
+    request: hs.Request
+    protocol: str
+    extensions: list[Extension]
+    client_host: str
+    hook_result: Any
+    tls: TLSSession | None
+    trailing: bytes     # bytes after the request: the first frames may come with it
+
+
+def server_handshake(sock: socket.socket, cfg: ConnectionConfig, address: tuple[str, int],
+                     accepted_at: float) -> Upgrade | None:
+    """Run the handshake; None when it failed (answered with an HTTP error if
+    the request was bad, logged either way)."""
+    return _Handshake(sock, cfg, address, accepted_at + cfg.handshake_timeout).run()
+
+
+class _Handshake:
+    def __init__(self, sock: socket.socket, cfg: ConnectionConfig, address: tuple[str, int],
+                 deadline: float) -> None:
+        self.sock = sock
+        self.cfg = cfg
+        self.address = address
+        self.deadline = deadline
+        self.tls: TLSSession | None = None
+
+    def run(self) -> Upgrade | None:
+        cfg, address = self.cfg, self.address
+        try:
+            if cfg.tls_context is not None:
+                self._tls_handshake()
+            head, trailing = self._read_request()
+            req = hs.parse_request(head)
+            hs.check_request(req)
+            protocol = hs.select_subprotocol(req.protocols_header, cfg.protocols)
+            extensions: list[Extension] = []
+            extra = cfg.extra_headers
+            if cfg.compression:
+                ext, offer = deflate.negotiate(req.headers.get("sec-websocket-extensions"),
+                                               cfg.limits.max_message_size)
+                if ext is not None:
+                    extensions = [ext]
+                    extra = extra + (f"Sec-WebSocket-Extensions: {offer}",)
+            client_host = address[0]
+            if cfg.trusted_proxies:
+                client_host = hs.forwarded_client(address[0], req.headers, cfg.trusted_proxies)
+            hook_result = None
+            if cfg.handshake_hook is not None:
+                hook_result = _run_hook(cfg.handshake_hook, req, (client_host, address[1]),
+                                        protocol)
+        except hs.HandshakeError as exc:
+            logger.warning("handshake from %s:%s refused (%d): %s",
+                           address[0], address[1], exc.status, exc)
+            self._send(exc.response())
+            return None
+        except socket.timeout:
+            logger.warning("handshake from %s:%s timed out after %.1f s",
+                           address[0], address[1], cfg.handshake_timeout)
+            return None
+        except (OSError, HandshakeFailed, ConnectionError) as exc:
+            logger.info("handshake from %s:%s failed: %s",
+                        address[0], address[1], exc or type(exc).__name__)
+            return None
+        req.raw_headers = []  # handshake-only; the joined headers stay readable
+        if not self._send(hs.accept_response(req.key, protocol, extra)):
+            return None
+        return Upgrade(req, protocol, extensions, client_host, hook_result, self.tls, trailing)
+
+    def _recv_some(self) -> bytes:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("handshake timeout")
+        self.sock.settimeout(remaining)
+        data = self.sock.recv(_RECV_SIZE)
+        if not data:
+            raise HandshakeFailed("connection closed during handshake")
+        return data
+
+    def _tls_handshake(self) -> None:
+        from .tls import TLSError, TLSSession
+        tls = self.tls = TLSSession(self.cfg.tls_context)
+        try:
+            while not tls.do_handshake():
+                self._flush_tls()
+                tls.feed(self._recv_some())
+            self._flush_tls()
+        except TLSError as exc:
+            self._flush_tls()
+            raise HandshakeFailed(f"TLS handshake failed: {exc}") from None
+
+    def _flush_tls(self) -> None:
+        assert self.tls is not None
+        out = self.tls.outgoing()
+        if out:
+            self._sendall(out)
+
+    def _read_request(self) -> tuple[bytes, bytes]:
+        buf = bytearray()
+        tls = self.tls
+        # The client's first bytes may have come with its TLS Finished message.
+        data = tls.read() if tls is not None else b""
+        while True:
+            if not data:
+                data = self._recv_some()
+                if tls is not None:
+                    tls.feed(data)
+                    data = tls.read()
+                    self._flush_tls()
+            start = max(0, len(buf) - 3)
+            buf += data
+            end = hs.find_request_end(buf[start:])
+            if end >= 0:
+                end += start
+                if end > hs.MAX_REQUEST_SIZE:
+                    break
+                return bytes(buf[:end]), bytes(buf[end:])
+            if len(buf) > hs.MAX_REQUEST_SIZE:
+                break
+            data = b""
+        raise hs.HandshakeError("request headers too big", 431)
+
+    def _sendall(self, data: bytes) -> None:
+        self.sock.settimeout(max(0.001, self.deadline - time.monotonic()))
+        self.sock.sendall(data)
+
+    def _send(self, data: bytes) -> bool:
+        try:
+            if self.tls is not None:
+                self.tls.write(data)
+                data = self.tls.outgoing()
+            self._sendall(data)
+            return True
+        except Exception as exc:  # a failing answer only loses that answer
+            logger.debug("could not answer %s:%s: %s", self.address[0], self.address[1], exc)
+            return False
+
+
+def _run_hook(hook: Callable[..., Any], req: hs.Request, address: tuple[str, int],
+              protocol: str) -> Any:
+    """Ask the user's handshake hook; a rejection becomes an HTTP answer."""
+    try:
+        result = hook(req, address, protocol)
+    except hs.HandshakeError:
+        raise
+    except Exception:
+        logger.exception("handshake hook failed; refusing %s:%s", *address[:2])
+        raise hs.HandshakeError("handshake hook failed", 500) from None
+    if result is False:
+        raise hs.HandshakeError("connection refused", 403)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], int):
+        raise hs.HandshakeError(str(result[1]), result[0])
+    return result
