@@ -355,7 +355,7 @@ class BufferTests(ServerTestCase):
         (pid, _), = self.rec.wait("client_connected")
         peer = self.server.get_peer(pid)
         with self.assertLogs("godot_ws", "ERROR"), \
-                mock.patch("godot_ws.peer.frame_header") as header:
+                mock.patch("godot_ws.protocol.session.frame_header") as header:
             self.assertEqual(peer.put_packet(b"x" * 1024), Error.ERR_OUT_OF_MEMORY)
         header.assert_not_called()  # refused before any framing work
         self.assertEqual(peer.put_packet(b"x" * 1000), Error.OK)
