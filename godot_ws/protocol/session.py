@@ -23,7 +23,7 @@ import struct
 from enum import IntEnum
 from typing import TYPE_CHECKING, NamedTuple, Union
 
-from wsproto.frame_protocol import Frame, FrameProtocol, Opcode, ParseFailed
+from wsproto.frame_protocol import CloseReason, Frame, FrameProtocol, Opcode, ParseFailed
 
 from .frames import frame_header
 from .limits import Limits
@@ -79,8 +79,6 @@ SessionEvent = Union[Message, PongReceived, CloseReceived, ProtocolError]
 NO_CODE = 0
 _NO_STATUS_RCVD = 1005
 _MESSAGE_TOO_BIG = 1009
-_PROTOCOL_ERROR = 1002
-_INVALID_PAYLOAD = 1007
 
 
 def valid_close_code(code: int) -> bool:
@@ -107,7 +105,8 @@ class _Frames(FrameProtocol):
         try:
             reason = bytes(data[2:]).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ParseFailed(f"close reason is not UTF-8: {exc}", _INVALID_PAYLOAD) from None
+            raise ParseFailed(f"close reason is not UTF-8: {exc}",
+                              CloseReason.INVALID_FRAME_PAYLOAD_DATA) from None
         return Frame(frame.opcode, (code, reason), frame.frame_finished, frame.message_finished)
 
 
@@ -197,7 +196,9 @@ class Session:
         return True
 
     def _close_frame(self, frame: Frame, events: list[SessionEvent]) -> None:
-        code, reason = frame.payload  # type: ignore[misc]
+        payload = frame.payload
+        assert isinstance(payload, tuple)  # _Frames._process_close made it
+        code, reason = payload
         self.clean = True
         if self.state is State.OPEN:
             events.append(CloseReceived(NO_CODE if code == _NO_STATUS_RCVD else int(code),
