@@ -27,6 +27,7 @@ from .object import Object
 from .packet_peer import PacketPeer
 from .peer import WebSocketPeer
 from .protocol.multiplayer import RelayVerdict
+from .rooms import JoinRoom, Room, Rooms
 from .server import WebSocketServer
 from .variant import (
                     AABB,
@@ -69,5 +70,5 @@ __all__ = [
     "EncodedObjectAsID", "GodotObject",
     "var2bytes", "bytes2var",
     "MultiplayerAPI", "RPCMode", "remote", "master", "puppet", "remotesync", "mastersync",
-    "puppetsync", "RelayVerdict",
+    "puppetsync", "RelayVerdict", "Rooms", "Room", "JoinRoom",
 ]

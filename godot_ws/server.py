@@ -13,12 +13,11 @@ import errno
 import ipaddress
 import logging
 import time
-from collections import deque
 from collections.abc import Iterable
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .enums import ConnectionStatus, Error, TransferMode
-from .multiplayer_peer import WebSocketMultiplayerPeer
+from .enums import ConnectionStatus, Error
+from .multiplayer_session import MultiplayerSession, SessionPeer
 from .peer import WebSocketPeer
 from .protocol import handshake as hs
 from .protocol import multiplayer as mp
@@ -29,6 +28,9 @@ from .transport.connection import ConnectionConfig, Cork
 from .transport.events import EventQueue
 from .transport.sockets import shutdown
 from .transport.writer import BacklogWriter
+
+if TYPE_CHECKING:
+    from .rooms import Rooms
 
 __all__ = ["WebSocketServer"]
 
@@ -45,7 +47,7 @@ def _check_seconds(name: str, value: Any, allow_zero: bool = False) -> float:
     return float(value)
 
 
-class WebSocketServer(WebSocketMultiplayerPeer):
+class WebSocketServer(SessionPeer):
     """A WebSocket server with Godot 3's API, in raw or multiplayer mode."""
 
     _CLASS_NAME = "WebSocketServer"
@@ -57,6 +59,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
     }
     _PROPERTIES = ("bind_ip", "private_key", "ssl_certificate", "ca_chain",
                    "handshake_timeout", "refuse_new_connections", "transfer_mode")
+    _session: MultiplayerSession
 
     def __init__(self) -> None:
         super().__init__()
@@ -85,6 +88,8 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self.compression = False
         #: Multiplayer mode: tell peers about each other (Godot always does).
         self.announce_peers = True
+        #: Multiplayer mode: many games in one server (README "Rooms"); set before listen.
+        self.rooms: Rooms | None = None
         self._extra_headers: tuple[str, ...] = ()
         self._trusted_proxies: tuple[Any, ...] = ()
         self._reset_state()
@@ -100,8 +105,8 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self._registry: Registry | None = None
         self._port = 0
         self._generation = getattr(self, "_generation", 0) + 1
-        self._mp_packets: deque[tuple[int, bytes]] = deque()
-        self._target_peer = 0
+        self._session = MultiplayerSession(self)
+        self._games: Any = self._session  # where multiplayer peers play: one game, or Rooms
 
     # -- context manager -------------------------------------------------------
 
@@ -203,20 +208,6 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             raise TypeError("trusted_proxies takes a list of addresses, e.g. ['127.0.0.1']")
         self._trusted_proxies = hs.parse_trusted_proxies(value)
 
-    @property
-    def transfer_mode(self) -> TransferMode:
-        return TransferMode.TRANSFER_MODE_RELIABLE
-
-    @transfer_mode.setter
-    def transfer_mode(self, value: int) -> None:
-        pass  # WebSocket is always reliable, as in Godot
-
-    def get_transfer_mode(self) -> TransferMode:
-        return self.transfer_mode
-
-    def set_transfer_mode(self, mode: int) -> None:
-        self.transfer_mode = mode
-
     def is_refusing_new_connections(self) -> bool:
         return self.refuse_new_connections
 
@@ -258,6 +249,8 @@ class WebSocketServer(WebSocketMultiplayerPeer):
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
+        if self.rooms is not None and not gd_mp_api:
+            raise ValueError("rooms need multiplayer mode: listen(port, protocols, gd_mp_api=True)")
         if self._listening:
             logger.error("listen() called while already listening")
             return Error.ERR_ALREADY_IN_USE
@@ -283,12 +276,16 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         self._registry = Registry()
         self._tls = tls_context is not None
         self._cork = Cork()
+        hooks: dict[str, Any] = {"handshake_hook": self.handshake_hook}
+        if self.rooms is not None:
+            self._games = self.rooms
+            hooks = self.rooms._start(self, self.handshake_hook)
         cfg = ConnectionConfig(
             cork=self._cork, events=self._events, writer=self._writer, protocols=self._protocols,
             limits=self._limits, handshake_timeout=self._handshake_timeout,
             close_timeout=_check_seconds("close_timeout", self.close_timeout),
             tls_context=tls_context, extra_headers=self._extra_headers,
-            handshake_hook=self.handshake_hook, trusted_proxies=self._trusted_proxies,
+            trusted_proxies=self._trusted_proxies, **hooks,
             compression=bool(self.compression),
             ping_interval=_check_seconds("ping_interval", self.ping_interval, True),
             ping_timeout=_check_seconds("ping_timeout", self.ping_timeout, True),
@@ -312,9 +309,6 @@ class WebSocketServer(WebSocketMultiplayerPeer):
     def get_connection_status(self) -> ConnectionStatus:
         return (ConnectionStatus.CONNECTION_CONNECTED if self._listening
                 else ConnectionStatus.CONNECTION_DISCONNECTED)
-
-    def get_unique_id(self) -> int:
-        return mp.SERVER_ID
 
     def stop(self, close_code: int = 1000) -> None:
         """Close every peer (a ``close_code`` close frame: 1000 as Godot), the
@@ -351,6 +345,8 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         events.wake()  # a poll() this stop() interrupted (signal handler) must return
         for peer in self._peers.values():
             peer._mark_disconnected()
+        if self._games is not self._session:
+            self._games._stop()
         self._reset_state()
 
     # -- polling -------------------------------------------------------------
@@ -366,9 +362,13 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         events = self._events
         if events is not None and self._listening:
             generation = self._generation
+            if self._games is not self._session:
+                timeout = self._games._wait(timeout)  # a room may close before then
             batch = events.take_all(timeout)
             if self._generation == generation:  # else stop() ran meanwhile (signal handler)
                 self._dispatch(batch)
+            if self._generation == generation and self._games is not self._session:
+                self._games._expire()
         elif timeout:
             time.sleep(min(timeout, 0.05))  # nothing to wait on; don't spin callers
         self._flush_deferred()
@@ -403,7 +403,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
                 if peer is None:
                     continue
                 if mp_mode:
-                    self._mp_data(conn.peer_id, msgs)
+                    self._games.receive(conn.peer_id, msgs)
                 else:
                     self._raw_data(conn.peer_id, peer, msgs)
             elif cls is ev.Connected:
@@ -426,10 +426,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         if conn.cfg.ping_interval:
             conn.cfg.writer.add_deadline(conn, time.monotonic() + conn.cfg.ping_interval, "ping")
         if self._mp:
-            existing = [p for p in self._peers if p != peer_id]
-            for to, frame in mp.join_messages(peer_id, existing, self.announce_peers):
-                self._send_mp(to, frame)
-            self.emit_signal("peer_connected", peer_id)
+            self._games.join(conn, peer_id, peer)
         else:
             self.emit_signal("client_connected", peer_id, protocol)
 
@@ -441,9 +438,7 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         peer._mark_disconnected()
         if self._mp:
             del self._peers[peer_id]
-            for to, frame in mp.leave_messages(peer_id, self._peers, self.announce_peers):
-                self._send_mp(to, frame)
-            self.emit_signal("peer_disconnected", peer_id)
+            self._games.leave(peer_id)
         else:
             self.emit_signal("client_disconnected", peer_id, bool(clean))
             self._peers.pop(peer_id, None)
@@ -457,84 +452,14 @@ class WebSocketServer(WebSocketMultiplayerPeer):
 
     # -- multiplayer mode ------------------------------------------------------
 
-    def _send_mp(self, to: int, frame: bytes) -> Error:
-        peer = self._peers.get(to)
-        if peer is None:
-            return Error.FAILED
-        return peer._send_frame(frame)
-
-    def _mp_data(self, sender: int, msgs: list) -> None:
-        for data, _ in msgs:
-            relay = mp.relay_client_packet(sender, data, self._peers, self.relay_policy)
-            if relay.error is not None:
-                logger.error("peer %d: dropped packet: %s", sender, relay.error)
-                continue
-            if relay.frame is not None:
-                for to in relay.recipients:
-                    peer = self._peers.get(to)
-                    if peer is not None:
-                        peer._send_frame(relay.frame)
-            if relay.store is not None:
-                self._mp_packets.append((sender, relay.store))
-                self.emit_signal("peer_packet", sender)
-
-    def _require_mp(self, what: str) -> bool:
+    def _active_session(self, what: str) -> MultiplayerSession | None:
         if not self._mp:
             logger.error("%s needs multiplayer mode (listen(..., gd_mp_api=True))", what)
-            return False
-        return True
-
-    def set_target_peer(self, id: int) -> None:
-        if isinstance(id, bool) or not isinstance(id, int):
-            raise TypeError(f"target peer must be an int, got {type(id).__name__}")
-        self._target_peer = id
-
-    def get_packet_peer(self) -> int:
-        """Sender of the packet the next ``get_packet()`` returns (call it first)."""
-        if not self._require_mp("get_packet_peer"):
-            return mp.SERVER_ID
-        if not self._mp_packets:
-            logger.error("get_packet_peer: no packet available")
-            return mp.SERVER_ID
-        return self._mp_packets[0][0]
-
-    def get_available_packet_count(self) -> int:
-        if not self._require_mp("get_available_packet_count"):
-            return 0
-        return len(self._mp_packets)
-
-    def get_packet(self) -> bytes:
-        if not self._require_mp("get_packet"):
-            self._packet_error = Error.ERR_UNCONFIGURED
-            return b""
-        if not self._mp_packets:
-            self._packet_error = Error.ERR_UNAVAILABLE
-            return b""
-        self._packet_error = Error.OK
-        return self._mp_packets.popleft()[1]
-
-    def put_packet(self, data: bytes) -> Error:
-        """Send ``data`` to the target peer with Godot's framing (multiplayer mode)."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"put_packet needs bytes, got {type(data).__name__}")
-        if not self._require_mp("put_packet"):
-            return Error.ERR_UNCONFIGURED
-        target = self._target_peer
-        # A snapshot: another thread may call this while poll() adds or removes peers.
-        recipients, error = mp.server_route(target, tuple(self._peers))
-        if error is not None:
-            logger.error("put_packet: %s", error)
-            return Error.FAILED
-        if not recipients:
-            return Error.OK
-        frame = mp.server_frame(target, bytes(data))
-        result = Error.OK
-        for to in recipients:
-            peer = self._peers.get(to)
-            err = peer._send_frame(frame) if peer is not None else Error.FAILED
-            if err != Error.OK and target > 0:
-                result = err
-        return result
+            return None
+        if self._games is not self._session:
+            logger.error("%s: with rooms, every Room is the multiplayer peer of its game", what)
+            return None
+        return self._session
 
     # -- peers -----------------------------------------------------------------
 
@@ -551,16 +476,3 @@ class WebSocketServer(WebSocketMultiplayerPeer):
         """Ids of the connected peers (an addition)."""
         return list(self._peers)
 
-    def get_peer_address(self, id: int) -> str:
-        peer = self.get_peer(id)
-        return peer.get_connected_host() if peer is not None else ""
-
-    def get_peer_port(self, id: int) -> int:
-        peer = self.get_peer(id)
-        return peer.get_connected_port() if peer is not None else 0
-
-    def disconnect_peer(self, id: int, code: int = 1000, reason: str = "") -> None:
-        """Close peer ``id`` with a closing handshake, as ``WebSocketPeer.close``."""
-        peer = self.get_peer(id)
-        if peer is not None:
-            peer.close(code, reason)

@@ -114,10 +114,10 @@ class ServerTestCase(unittest.TestCase):
         self.clients.append(s)
         return s
 
-    def ws(self, protocols: str | None = None, extra: bytes = b"") -> RawClient:
+    def ws(self, protocols: str | None = None, extra: bytes = b"", path: str = "/chat") -> RawClient:
         """A raw socket that completed the upgrade (checked), with a wsproto parser."""
         s = self.raw()
-        headers = ["GET /chat HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
+        headers = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
                    "Upgrade: websocket", "Connection: Upgrade",
                    f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
                    "Sec-WebSocket-Version: 13"]

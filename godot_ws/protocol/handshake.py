@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["MAX_REQUEST_SIZE", "HandshakeError", "Request", "find_request_end",
            "parse_request", "select_subprotocol", "accept_key", "accept_response",
-           "error_response", "check_request", "parse_trusted_proxies", "forwarded_client"]
+           "error_response", "http_response", "check_request", "parse_trusted_proxies", "forwarded_client"]
 
 #: Godot's cap on the request head, terminator included (spec §2.1).
 MAX_REQUEST_SIZE = 4096
@@ -165,18 +165,28 @@ def accept_response(key: str, protocol: str = "",
     return "".join(parts).encode("latin-1")
 
 
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def error_response(status: int, message: str = "",
                    headers: Sequence[tuple[str, str]] = ()) -> bytes:
     """A short HTTP error answer that closes the connection."""
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    body = (message or reason).encode("utf-8") + b"\n"
-    head = [f"HTTP/1.1 {status} {reason}", "Connection: close",
-            "Content-Type: text/plain; charset=utf-8", f"Content-Length: {len(body)}"]
+    body = (message or _reason(status)).encode("utf-8") + b"\n"
+    return http_response(status, body, "text/plain; charset=utf-8", headers)
+
+
+def http_response(status: int, body: bytes, content_type: str,
+                  headers: Sequence[tuple[str, str]] = (), with_body: bool = True) -> bytes:
+    """A complete HTTP/1.1 answer after which the server closes the connection
+    (``with_body=False``: the same head without the body, for HEAD)."""
+    head = [f"HTTP/1.1 {status} {_reason(status)}", "Connection: close",
+            f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
     head += [f"{k}: {v}" for k, v in headers]
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body if with_body else b"")
 
 
 def parse_trusted_proxies(items: Iterable[str]) -> tuple[Any, ...]:

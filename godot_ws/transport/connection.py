@@ -79,6 +79,10 @@ class ConnectionConfig:
     tls_context: Any = None                      # OpenSSL.SSL.Context or None
     extra_headers: tuple[str, ...] = ()
     handshake_hook: Callable[..., Any] | None = None
+    #: ``answer(head) -> bytes | None``: answers a plain HTTP request itself (the rooms lobby).
+    http_answer: Callable[[bytes], bytes | None] | None = None
+    #: ``abandoned(hook_result)``: the hook accepted a handshake that then failed.
+    handshake_abandoned: Callable[[Any], None] | None = None
     ping_interval: float = 0.0
     ping_timeout: float = 0.0
     output_stall_timeout: float = 30.0

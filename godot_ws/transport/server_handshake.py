@@ -66,6 +66,10 @@ class _Handshake:
             if cfg.tls_context is not None:
                 self._tls_handshake()
             head, trailing = self._read_request()
+            answer = cfg.http_answer(head) if cfg.http_answer is not None else None
+            if answer is not None:
+                self._send(answer)
+                return None
             req = hs.parse_request(head)
             hs.check_request(req)
             protocol = hs.select_subprotocol(req.protocols_header, cfg.protocols)
@@ -99,6 +103,8 @@ class _Handshake:
             return None
         req.raw_headers = []  # handshake-only; the joined headers stay readable
         if not self._send(hs.accept_response(req.key, protocol, extra)):
+            if hook_result is not None and cfg.handshake_abandoned is not None:
+                cfg.handshake_abandoned(hook_result)
             return None
         return Upgrade(req, protocol, extensions, client_host, hook_result, self.tls, trailing)
 
