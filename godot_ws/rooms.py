@@ -140,11 +140,14 @@ class Rooms(Object):
         result = user_hook(request, address, protocol) if user_hook is not None else None
         if result is False or (isinstance(result, tuple) and not isinstance(result, JoinRoom)):
             return result  # a refusal: the connection answers it
-        choice = result if isinstance(result, JoinRoom) else JoinRoom(
-            pr.room_from_path(request.path), result)
+        name: str | None
+        if isinstance(result, JoinRoom):
+            name, data = result.name, result.data
+        else:
+            name, data = pr.room_from_path(request.path), result
         with self._lock:
-            self._registry.reserve(choice.name, time.monotonic())  # HandshakeError: refused
-        return _Ticket(choice.name, choice.data)
+            room = self._registry.reserve(name, time.monotonic())  # HandshakeError: refused
+        return _Ticket(room.name, data)
 
     def _release(self, ticket: _Ticket) -> None:
         """Peer thread: a reserved handshake failed after all."""
@@ -256,7 +259,7 @@ class Room(SessionPeer):
 
     # -- settings (any thread) ---------------------------------------------------
 
-    def _set(self, attr: str, value: Any) -> None:
+    def _change(self, attr: str, value: Any) -> None:
         with self._rooms._lock:
             setattr(self._state, attr, value)
 
@@ -267,7 +270,7 @@ class Room(SessionPeer):
 
     @max_peers.setter
     def max_peers(self, value: int) -> None:
-        self._set("max_peers", pr.check_max_peers(value))
+        self._change("max_peers", pr.check_max_peers(value))
 
     @property
     def sealed(self) -> bool:
@@ -276,7 +279,7 @@ class Room(SessionPeer):
 
     @sealed.setter
     def sealed(self, value: bool) -> None:
-        self._set("sealed", bool(value))
+        self._change("sealed", bool(value))
 
     #: ``MultiplayerAPI.refuse_new_network_connections`` seals the room.
     refuse_new_connections = sealed
@@ -288,7 +291,7 @@ class Room(SessionPeer):
 
     @hidden.setter
     def hidden(self, value: bool) -> None:
-        self._set("hidden", bool(value))
+        self._change("hidden", bool(value))
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -297,7 +300,7 @@ class Room(SessionPeer):
 
     @metadata.setter
     def metadata(self, value: Mapping[str, Any]) -> None:
-        self._set("metadata", pr.check_metadata(value))
+        self._change("metadata", pr.check_metadata(value))
 
     @property
     def grace(self) -> float | None:
@@ -306,7 +309,7 @@ class Room(SessionPeer):
 
     @grace.setter
     def grace(self, value: float | None) -> None:
-        self._set("grace", pr.check_grace(value))
+        self._change("grace", pr.check_grace(value))
 
     @property
     def relay_policy(self) -> Any:
