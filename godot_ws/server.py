@@ -26,6 +26,7 @@ from .transport import events as ev
 from .transport.acceptor import Acceptor, Registry, open_listener
 from .transport.connection import ConnectionConfig, Cork
 from .transport.events import EventQueue
+from .transport.posix import require_posix_sockets
 from .transport.sockets import shutdown
 from .transport.writer import BacklogWriter
 
@@ -234,7 +235,11 @@ class WebSocketServer(SessionPeer):
         return Error.OK
 
     def listen(self, port: int, protocols: Iterable[str] = (), gd_mp_api: bool = False) -> Error:
-        """Bind ``bind_ip``:``port`` and start accepting; returns at once."""
+        """Bind ``bind_ip``:``port`` and start accepting; returns at once.
+
+        Raises ``OSError`` on a system without POSIX sockets (Windows).
+        """
+        require_posix_sockets()
         if isinstance(port, bool) or not isinstance(port, int):
             raise TypeError(f"port must be an int, got {type(port).__name__}")
         if not 0 <= port <= 65535:
@@ -274,7 +279,6 @@ class WebSocketServer(SessionPeer):
         self._events = EventQueue()
         self._writer = BacklogWriter()
         self._registry = Registry()
-        self._tls = tls_context is not None
         self._cork = Cork()
         hooks: dict[str, Any] = {"handshake_hook": self.handshake_hook}
         if self.rooms is not None:

@@ -46,7 +46,6 @@ class Request:
     path: str
     version: str
     headers: dict[str, str] = field(default_factory=dict)
-    raw_headers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -89,16 +88,14 @@ def parse_request(head: bytes) -> Request:
     if version != "HTTP/1.1":
         raise HandshakeError("HTTP version must be HTTP/1.1")
     headers: dict[str, str] = {}
-    raw: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep:
             raise HandshakeError("invalid header line")
         name = name.strip().lower()
         value = value.strip()
-        raw.append((name, value))
         headers[name] = headers[name] + "," + value if name in headers else value
-    return Request(method, path, version, headers, raw)
+    return Request(method, path, version, headers)
 
 
 def _check_key(key: str) -> None:

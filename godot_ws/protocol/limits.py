@@ -114,7 +114,3 @@ class InputQueue:
 
     def __len__(self) -> int:
         return len(self._items)
-
-    @property
-    def byte_count(self) -> int:
-        return self._bytes

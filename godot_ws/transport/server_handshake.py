@@ -101,7 +101,6 @@ class _Handshake:
             logger.info("handshake from %s:%s failed: %s",
                         address[0], address[1], exc or type(exc).__name__)
             return None
-        req.raw_headers = []  # handshake-only; the joined headers stay readable
         if not self._send(hs.accept_response(req.key, protocol, extra)):
             if hook_result is not None and cfg.handshake_abandoned is not None:
                 cfg.handshake_abandoned(hook_result)
