@@ -1,0 +1,131 @@
+"""``WebSocketServer.stop()`` racing the rest: called from a signal handler while
+``poll()`` runs, and against a peer that finishes its handshake (then parks)
+after stop() took its snapshot of the connections."""
+import signal
+import threading
+import unittest
+
+from godot_ws.server import WebSocketServer
+from tests.support import SAMPLE_KEY, TIMEOUT, ServerTestCase, masked_frame
+
+
+@unittest.skipUnless(hasattr(signal, "setitimer"), "needs setitimer")
+class StopFromSignalHandlerTests(unittest.TestCase):
+    """A SIGTERM/SIGINT handler that calls ``server.stop()`` runs on the polling
+    thread, inside ``poll()``: ``poll()`` must return, and no signal may fire
+    after ``stop()`` returned."""
+
+    def test_poll_forever_returns_after_stop_in_handler(self):
+        server = WebSocketServer()
+        self.assertEqual(server.listen(0), 0)
+        queue = server._events
+        rescued = threading.Event()
+
+        def rescue():  # a safety net: unblock the poll if stop() did not
+            rescued.set()
+            queue.wake()
+        net = threading.Timer(5.0, rescue)
+        previous = signal.signal(signal.SIGALRM, lambda *_: server.stop())
+        try:
+            net.start()
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            server.poll(None)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            net.cancel()
+            net.join(TIMEOUT)
+            server.stop()
+        self.assertFalse(server.is_listening())
+        self.assertFalse(rescued.is_set(), "poll(None) stayed blocked after stop()")
+
+
+class StopBetweenTakeAndDispatchTests(ServerTestCase):
+    def test_no_signal_after_stop_in_handler(self):
+        queue = self.server._events
+        data_queued = threading.Event()
+        real_put_many = queue.put_many
+
+        def put_many(events):
+            real_put_many(events)
+            data_queued.set()
+        queue.put_many = put_many
+        client = self.ws()
+        client.send(b"hello")
+        self.assertTrue(data_queued.wait(TIMEOUT), "no data event queued")
+        real_take_all = queue.take_all
+
+        def take_all_then_signal(timeout):
+            events = real_take_all(timeout)
+            self.server.stop()  # what a signal handler landing here does
+            return events
+        queue.take_all = take_all_then_signal
+        self.server.poll(0)
+        self.assertEqual(self.rec.calls, [], "signals fired after stop() returned")
+        self.assertEqual(self.server.get_peer_ids(), [])
+
+
+
+class StopParkedPeerTests(ServerTestCase):
+    """stop() must end a peer thread that finished its handshake just after
+    stop() took its snapshot of the connections, and then parked.
+
+    stop() shuts the socket of a peer still in its handshake; if that peer then
+    completes the upgrade (its 101 raced the shutdown) and its first read already
+    holds more messages than the input limits, it parks for back-pressure. Only
+    ``abort()`` wakes a parked thread, and stop() never aborts it: the thread and
+    its socket outlive stop().
+    """
+
+    def configure(self, server):
+        self.release_hook = threading.Event()
+        self.in_hook = threading.Event()
+
+        def hook(*_):
+            self.in_hook.set()
+            return self.release_hook.wait(TIMEOUT)
+        server.handshake_hook = hook
+
+    def test_stop_ends_peer_that_parked_after_snapshot(self):
+        registry = self.server._registry
+        real_snapshot = registry.snapshot
+        seen = {}
+
+        def snapshot():
+            items = real_snapshot()
+            if not seen:  # the first snapshot: the peer is mid-handshake
+                seen["items"] = items
+                self.release_hook.set()
+                step = threading.Event()
+                # Let the peer finish its upgrade and park (or end) before stop()
+                # goes on: what a slower stop() thread would see. Bounded.
+                for _ in range(int(TIMEOUT / 0.01)):
+                    conn = next((c for _, _, c in real_snapshot() if c is not None), None)
+                    if conn is not None and conn.parked:
+                        seen["conn"] = conn
+                        break
+                    if not any(t.is_alive() for _, t, _ in items):
+                        break
+                    step.wait(0.01)
+            return items
+        registry.snapshot = snapshot
+
+        s = self.raw()
+        request = ("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {SAMPLE_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        # More messages than input_max_packets (1024 by default), all in the first reads.
+        s.sendall(request + masked_frame(2, b"") * 2000)
+        self.assertTrue(self.in_hook.wait(TIMEOUT), "test setup: the hook was not called")
+        threads = [t for _, t, _ in real_snapshot()]
+        self.assertEqual(len(threads), 1)
+        self.server.stop()
+        self.assertEqual([c for _, _, c in seen["items"]], [None], "test setup: not mid-handshake")
+        leaked = threads[0].is_alive()
+        if leaked:  # clean up what stop() left behind
+            seen["conn"].abort()
+            threads[0].join(TIMEOUT)
+        self.assertFalse(leaked, "stop() returned with the parked peer thread alive")
+
+
+if __name__ == "__main__":
+    unittest.main()
