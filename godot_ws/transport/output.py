@@ -69,7 +69,7 @@ class Output:
     """Everything written to one socket goes through here."""
 
     __slots__ = ("lock", "sock", "tls", "owner", "watcher", "cork", "on_broken", "backlog",
-                 "backlog_bytes", "corked", "corked_bytes", "stall_since", "_drained")
+                 "backlog_bytes", "corked", "corked_bytes", "stall_since", "broken", "_drained")
 
     def __init__(self, lock: threading.Lock, sock: socket.socket, owner: object,
                  watcher: BacklogWatcher, cork: Cork, on_broken: Callable[[], None]) -> None:
@@ -85,6 +85,7 @@ class Output:
         self.corked: list[bytes] = []
         self.corked_bytes = 0
         self.stall_since = 0.0
+        self.broken = False         # a write failed: nothing more goes out
         self._drained: threading.Event | None = None  # made only when waited on
 
     # -- queue state -------------------------------------------------------
@@ -230,6 +231,7 @@ class Output:
     def break_locked(self) -> None:
         """The socket failed: drop what waits and let the connection go."""
         assert self.lock.locked()
+        self.broken = True
         self.backlog.clear()
         self.backlog_bytes = 0
         self.corked, self.corked_bytes = [], 0
@@ -252,9 +254,9 @@ class Output:
         return waiter.wait(timeout)
 
     def close_tls_locked(self) -> None:
-        """Send the TLS close_notify, only when nothing waits before it."""
+        """Send the TLS close_notify, only when everything before it went out."""
         assert self.lock.locked()
-        if self.tls is None or self.backlog or self.corked:
+        if self.tls is None or self.broken or self.backlog or self.corked:
             return
         try:
             self.tls.shutdown()
