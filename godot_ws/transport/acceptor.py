@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from .connection import ConnectionConfig, run_peer
+from .connection import ConnectionConfig, PeerConnection, run_peer
 from .sockets import close_quietly
 
 __all__ = ["Acceptor", "Registry", "open_listener"]
@@ -29,14 +29,14 @@ class Registry:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[socket.socket, list[Any]] = {}
+        self._items: dict[socket.socket, list[Any]] = {}  # [thread, connection or None]
         self._closed = False
 
     def add(self, sock: socket.socket, thread: threading.Thread) -> None:
         with self._lock:
             self._items[sock] = [thread, None]
 
-    def adopt(self, sock: socket.socket, conn: Any) -> bool:
+    def adopt(self, sock: socket.socket, conn: PeerConnection) -> bool:
         """Record ``conn`` as upgraded; False once ``close()`` ran (stop() has
         taken its snapshot and will not stop this connection: drop it)."""
         with self._lock:
@@ -55,7 +55,7 @@ class Registry:
         with self._lock:
             self._items.pop(sock, None)
 
-    def snapshot(self) -> list[tuple[socket.socket, threading.Thread, Any]]:
+    def snapshot(self) -> list[tuple[socket.socket, threading.Thread, PeerConnection | None]]:
         with self._lock:
             return [(s, t, c) for s, (t, c) in self._items.items()]
 

@@ -60,7 +60,12 @@ from .server_handshake import Upgrade, server_handshake
 from .sockets import close_quietly, shutdown
 
 if TYPE_CHECKING:
+    from OpenSSL import SSL
+
     from ..peer import WebSocketPeer
+    from .acceptor import Registry
+    from .tls import TLSSession
+    from .writer import BacklogWriter
 
 __all__ = ["ConnectionConfig", "Cork", "PeerConnection", "run_peer"]
 
@@ -71,12 +76,12 @@ logger = logging.getLogger("godot_ws")
 class ConnectionConfig:
     """What every connection of one ``listen()`` shares (a snapshot taken at listen)."""
     events: ev.EventQueue
-    writer: Any                                  # BacklogWriter
+    writer: BacklogWriter
     protocols: tuple[str, ...] = ()
     limits: Limits = DEFAULT_LIMITS
     handshake_timeout: float = 3.0
     close_timeout: float = 5.0
-    tls_context: Any = None                      # OpenSSL.SSL.Context or None
+    tls_context: SSL.Context | None = None
     extra_headers: tuple[str, ...] = ()
     handshake_hook: Callable[..., Any] | None = None
     #: ``answer(head) -> bytes | None``: answers a plain HTTP request itself (the rooms lobby).
@@ -126,7 +131,7 @@ class PeerConnection:
         self._ping_sent = 0.0
 
     @property
-    def tls(self) -> Any:
+    def tls(self) -> TLSSession | None:
         return self.out.tls
 
     # -- writes (any thread) ------------------------------------------------
@@ -279,7 +284,7 @@ class PeerConnection:
 
 
 def run_peer(cfg: ConnectionConfig, sock: socket.socket, address: tuple[str, int],
-             accepted_at: float, registry: Any) -> None:
+             accepted_at: float, registry: Registry) -> None:
     """Peer thread body: handshake, announce, read until the end, clean up."""
     conn: PeerConnection | None = None
     announced = False

@@ -13,7 +13,10 @@ waiting consumer's acquire.
 from __future__ import annotations
 
 import threading
-from typing import Any, NamedTuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Union
+
+if TYPE_CHECKING:
+    from .connection import PeerConnection
 
 __all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "ProtocolFailure",
            "Disconnected", "Event"]
@@ -23,20 +26,20 @@ __all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "ProtocolFailure",
 # transport connection the event belongs to.
 class Connected(NamedTuple):
     """The upgrade succeeded; ``protocol`` is the chosen subprotocol ("" if none)."""
-    conn: Any
+    conn: PeerConnection
     protocol: str
 
 
 class Data(NamedTuple):
     """Messages of one read, in order: ``(payload, is_text)``; ``nbytes`` their total size."""
-    conn: Any
+    conn: PeerConnection
     messages: list[tuple[bytes, bool]]
     nbytes: int
 
 
 class CloseRequest(NamedTuple):
     """The peer sent a close frame (``code`` 0 when it had none)."""
-    conn: Any
+    conn: PeerConnection
     code: int
     reason: str
 
@@ -44,13 +47,13 @@ class CloseRequest(NamedTuple):
 class ProtocolFailure(NamedTuple):
     """The peer broke the protocol after the messages before this event: once
     their handlers ran, ``poll()`` sends the close frame (``code``)."""
-    conn: Any
+    conn: PeerConnection
     code: int
 
 
 class Disconnected(NamedTuple):
     """The connection ended; ``clean``: the closing handshake completed."""
-    conn: Any
+    conn: PeerConnection
     clean: bool
 
 

@@ -20,23 +20,19 @@ import threading
 import time
 from collections.abc import Sequence
 from threading import get_ident
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
+    from .connection import PeerConnection
     from .tls import TLSSession
+    from .writer import BacklogWriter
 
-__all__ = ["Cork", "Output", "BacklogWatcher"]
+__all__ = ["Cork", "Output"]
 
 logger = logging.getLogger("godot_ws")
 
 _IOV_MAX = 512
 _MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
-
-
-class BacklogWatcher(Protocol):
-    """What the write path needs from the backlog writer thread."""
-
-    def watch(self, conn: object) -> None: ...
 
 
 class Cork:
@@ -62,7 +58,7 @@ class Cork:
             try:
                 out.uncork()
             except Exception:  # one broken peer must not hold the others' frames
-                logger.exception("peer %s: write failed", getattr(out.owner, "peer_id", "?"))
+                logger.exception("peer %d: write failed", out.owner.peer_id)
 
 
 class Output:
@@ -71,8 +67,8 @@ class Output:
     __slots__ = ("lock", "sock", "tls", "owner", "watcher", "cork", "on_broken", "backlog",
                  "backlog_bytes", "corked", "corked_bytes", "stall_since", "broken", "_drained")
 
-    def __init__(self, lock: threading.Lock, sock: socket.socket, owner: object,
-                 watcher: BacklogWatcher, cork: Cork, on_broken: Callable[[], None]) -> None:
+    def __init__(self, lock: threading.Lock, sock: socket.socket, owner: PeerConnection,
+                 watcher: BacklogWriter, cork: Cork, on_broken: Callable[[], None]) -> None:
         self.lock = lock
         self.sock = sock
         self.tls: TLSSession | None = None

@@ -119,6 +119,7 @@ class _Handshake:
 
     def _tls_handshake(self) -> None:
         from .tls import TLSError, TLSSession
+        assert self.cfg.tls_context is not None
         tls = self.tls = TLSSession(self.cfg.tls_context)
         try:
             while not tls.do_handshake():

@@ -16,7 +16,10 @@ import selectors
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .connection import PeerConnection
 
 __all__ = ["BacklogWriter"]
 
@@ -29,11 +32,11 @@ class BacklogWriter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._watch: list[Any] = []
-        self._forget: list[Any] = []
-        self._deadlines: list[tuple[float, int, Any, str]] = []
+        self._watch: list[PeerConnection] = []
+        self._forget: list[PeerConnection] = []
+        self._deadlines: list[tuple[float, int, PeerConnection, str]] = []
         self._seq = itertools.count()
-        self._registered: dict[int, Any] = {}
+        self._registered: dict[int, PeerConnection] = {}
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -41,18 +44,18 @@ class BacklogWriter:
         self._thread = threading.Thread(target=self._run, name="godot_ws-writer", daemon=True)
         self._thread.start()
 
-    def watch(self, conn: Any) -> None:
+    def watch(self, conn: PeerConnection) -> None:
         """``conn`` has a backlog: flush it when its socket becomes writable."""
         with self._lock:
             self._watch.append(conn)
         self._wake()
 
-    def forget(self, conn: Any) -> None:
+    def forget(self, conn: PeerConnection) -> None:
         with self._lock:
             self._forget.append(conn)
         self._wake()
 
-    def add_deadline(self, conn: Any, when: float, kind: str) -> None:
+    def add_deadline(self, conn: PeerConnection, when: float, kind: str) -> None:
         with self._lock:
             heapq.heappush(self._deadlines, (when, next(self._seq), conn, kind))
         self._wake()
@@ -96,10 +99,9 @@ class BacklogWriter:
             watch, self._watch = self._watch, []
             forget, self._forget = self._forget, []
             next_deadline = self._deadlines[0][0] if self._deadlines else None
-        for conn in forget:
-            self._unregister(sel, conn)
+        gone = {id(conn) for conn in forget}  # forget is final, even after a late watch
         for conn in watch:
-            if conn.sock.fileno() < 0 or conn.flush_backlog():
+            if id(conn) in gone or conn.sock.fileno() < 0 or conn.flush_backlog():
                 continue
             self._unregister(sel, conn)
             try:
@@ -107,6 +109,8 @@ class BacklogWriter:
                 self._registered[id(conn)] = conn
             except (ValueError, KeyError, OSError):
                 pass
+        for conn in forget:
+            self._unregister(sel, conn)
         if next_deadline is None:
             timeout = 1.0 if self._registered else None
         else:
@@ -116,7 +120,7 @@ class BacklogWriter:
             self._check_stalls()
         return timeout
 
-    def _unregister(self, sel: selectors.BaseSelector, conn: Any) -> None:
+    def _unregister(self, sel: selectors.BaseSelector, conn: PeerConnection) -> None:
         if self._registered.pop(id(conn), None) is None:
             return
         try:
