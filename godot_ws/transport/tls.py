@@ -108,6 +108,9 @@ class TLSSession:
         # Ciphertext already taken out of OpenSSL's BIO. Draining it after each
         # chunk keeps that BIO small: it grows by realloc-and-wipe, slow for MiBs.
         self._out: list[bytes] = []
+        # Whether OpenSSL may have written to its outgoing BIO since the last
+        # drain: an empty drain costs a raised WantReadError, so it is skipped.
+        self._bio_dirty = False
 
     # ------------------------------------------------------------------ input
     def feed(self, data: Buffer) -> None:
@@ -133,6 +136,7 @@ class TLSSession:
         first: it may carry the alert for the peer)."""
         if self._handshake_done:
             return True
+        self._bio_dirty = True
         try:
             self._conn.do_handshake()
         except SSL.WantReadError:
@@ -163,6 +167,7 @@ class TLSSession:
         that arrived before either is returned first, by an earlier call."""
         if self._pending_exc is not None:
             raise self._pending_exc
+        self._bio_dirty = True  # reading may answer (alerts, TLS 1.3 key updates)
         chunks: list[bytes] = []
         while True:
             try:
@@ -193,6 +198,7 @@ class TLSSession:
         try:
             while offset < total:
                 offset += self._conn.send(view[offset:offset + CHUNK_SIZE])
+                self._bio_dirty = True
                 self._drain()
         except (SSL.WantReadError, SSL.WantWriteError) as exc:
             # Memory BIOs grow without bound, so OpenSSL never asks to wait here.
@@ -211,17 +217,22 @@ class TLSSession:
 
     def _drain(self) -> None:
         """Move every pending byte of OpenSSL's outgoing BIO to ``self._out``."""
-        while True:
+        while self._bio_dirty:
             try:
-                self._out.append(self._conn.bio_read(CHUNK_SIZE))
+                chunk = self._conn.bio_read(CHUNK_SIZE)
             except SSL.WantReadError:
-                return
+                chunk = b""
+            if chunk:
+                self._out.append(chunk)
+            # A memory BIO hands out all it holds up to the size asked: less means empty.
+            self._bio_dirty = len(chunk) == CHUNK_SIZE
 
     def shutdown(self) -> None:
         """Queue close_notify (then send ``outgoing()``); idempotent, never raises."""
         if self._shutdown_sent:
             return
         self._shutdown_sent = True
+        self._bio_dirty = True
         try:
             self._conn.shutdown()
         except SSL.Error as exc:
