@@ -103,8 +103,80 @@ TLS_SCENARIOS = [
 ]
 TLS_SERVERS = ("ours", "websockets")
 
-#: Floors from issue 7, as (scenario, ratio needed); ratios are "ours is better" > 1.
-FLOORS = {"latency": 1.0, "echo50": 2.0, "large": 0.8, "connect": 1.5, "broadcast": 3.0}
+#: Floors from issue 14, as (scenario, ratio to websockets needed); ratios are
+#: "ours is better" > 1 (for latency: websockets' RTT / ours).
+FLOORS = {"pingpong": 1.0, "latency": 1.0, "echo50": 2.0, "large": 1.0, "connect": 1.5,
+          "broadcast": 3.0}
+#: Idle peers (issue 14): at IDLE_FLOOR_PEERS, RSS per peer at most IDLE_FLOOR_KIB
+#: (Godot 3.2.3: 23.4) and the burst (one message from each) answered within BURST_FLOOR_MS.
+IDLE_FLOOR_PEERS, IDLE_FLOOR_KIB, BURST_FLOOR_MS = 10000, 23.5, 2000.0
+#: Over wss:// (the TLS table), ratio to websockets over wss:// needed.
+TLS_FLOORS = {"connect": 1.5, "pingpong": 1.0}
+
+
+Result = dict[str, Any]
+
+
+@dataclass
+class SummaryRow:
+    """One row of the summary table: one figure for godot_ws (tight poll),
+    websockets and Godot from the same run, and what godot_ws must reach: a
+    ratio to websockets (``floor``) or an absolute bound (``bound``, at most).
+    Other parts of the suite add rows here for what they measure."""
+    label: str
+    fetch: Callable[[dict[str, Any], str], Result | None]  # (suite data, server key)
+    value: Callable[[Result], float]
+    fmt: str = "{:,.0f}"
+    floor: float | None = None
+    bound: float | None = None
+    unit: str = ""
+    lower_is_better: bool = False
+
+
+def _main_result(sk: str) -> Callable[[dict[str, Any], str], Result | None]:
+    return lambda data, key: data.get("servers", {}).get(key, {}).get(sk)
+
+
+def _tls_result(sk: str) -> Callable[[dict[str, Any], str], Result | None]:
+    return lambda data, key: data.get("tls", {}).get("columns", {}).get(f"{key}-wss", {}).get(sk)
+
+
+def _idle_result(rss: bool) -> Callable[[dict[str, Any], str], Result | None]:
+    def fetch(data: dict[str, Any], key: str) -> Result | None:
+        r = (data.get("servers", {}).get(key, {}).get("idle") or {}).get(str(IDLE_FLOOR_PEERS))
+        # RSS was measured even when the burst then failed
+        return dict(r, ok=True) if rss and r and "rss_per_conn_kib" in r else r
+    return fetch
+
+
+def _burst_ms(r: Result) -> float:
+    return r["burst_ms"] if r["answered"] == r["conns"] else float("inf")
+
+
+SUMMARY_ROWS = [
+    SummaryRow("1 conn ping-pong 32 B: msgs/s", _main_result("pingpong"),
+               lambda r: r["msgs_per_s"], floor=FLOORS["pingpong"]),
+    SummaryRow("↳ RTT p50 (µs)", _main_result("pingpong"), lambda r: r["rtt_p50_us"],
+               floor=FLOORS["latency"], lower_is_better=True),
+    SummaryRow("50 conns × 16 in flight, 1 KiB: msgs/s", _main_result("echo50"),
+               lambda r: r["msgs_per_s"], floor=FLOORS["echo50"]),
+    SummaryRow("1 MiB messages, 1 conn: MB/s", _main_result("large"),
+               lambda r: r["mb_per_s"], floor=FLOORS["large"]),
+    SummaryRow("connect + upgrade + close, 8 parallel: /s", _main_result("connect"),
+               lambda r: r["conns_per_s"], floor=FLOORS["connect"]),
+    SummaryRow("broadcast to 50 peers: delivered msgs/s", _main_result("broadcast"),
+               lambda r: r["msgs_per_s"], floor=FLOORS["broadcast"]),
+    SummaryRow(f"{IDLE_FLOOR_PEERS:,} idle peers: RSS per peer (KiB)", _idle_result(True),
+               lambda r: r["rss_per_conn_kib"], "{:.1f}", bound=IDLE_FLOOR_KIB, unit=" KiB",
+               lower_is_better=True),
+    SummaryRow(f"{IDLE_FLOOR_PEERS:,} idle peers: burst, one msg each, all answered in (ms)",
+               _idle_result(False), _burst_ms, bound=BURST_FLOOR_MS, unit=" ms",
+               lower_is_better=True),
+    SummaryRow("wss: connect + TLS + upgrade + close, 8 parallel: /s", _tls_result("connect"),
+               lambda r: r["conns_per_s"], floor=TLS_FLOORS["connect"]),
+    SummaryRow("wss: 1 KiB ping-pong, 1 conn: msgs/s", _tls_result("pingpong"),
+               lambda r: r["msgs_per_s"], floor=TLS_FLOORS["pingpong"]),
+]
 
 
 # -- processes -------------------------------------------------------------------
@@ -515,17 +587,18 @@ def report(suite: Suite, info: dict[str, str], elapsed: float) -> str:
         return dict(r, ok=True) if r and "rss_per_conn_kib" in r else r
 
     for n in sizes:
-        floor = 30.0 if n == "5000" else None
+        at_floor = int(n) == IDLE_FLOOR_PEERS
         add(f"{int(n):,} idle peers: server RSS per peer (KiB), threads", n,
             lambda r: f"{r['rss_per_conn_kib']:.1f} KiB, {r['threads1']:,} thr",
             (lambda r: r["rss_per_conn_kib"], True, None), fetch=idle_fetch_rss)
-        if has_ref and floor:
-            rows[-1][-1] = "≤ 30 KiB" + _idle_verdict(idle_fetch("ours", n), floor)
+        if has_ref and at_floor:
+            rows[-1][-1] = f"≤ {IDLE_FLOOR_KIB} KiB" + _idle_verdict(idle_fetch_rss("ours", n))
         add(f"{int(n):,} idle peers: burst, one msg each: answered in", n,
             lambda r: f"{r['answered']:,} in {r['burst_ms']:,.0f} ms",
             (lambda r: r["burst_ms"], True, None), fetch=idle_fetch)
         if has_ref:
-            rows[-1][-1] = "all" + _burst_verdict(idle_fetch("ours", n), int(n))
+            rows[-1][-1] = (f"all in {BURST_FLOOR_MS / 1000:g} s" if at_floor else "all") \
+                + _burst_verdict(idle_fetch("ours", n), int(n), at_floor)
 
     cpu_rows: list[list[str]] = []
     for sc in SCENARIOS:
@@ -547,8 +620,9 @@ def report(suite: Suite, info: dict[str, str], elapsed: float) -> str:
            "Every echoed or broadcast byte is checked by the load generator (content, "
            "length, frame type, order) before it counts. Ratios: > 1 means godot_ws (tight "
            "poll) is better (for latency and RSS: websockets' value / ours).", ""]
+    out += _summary_section(suite)
     if sres:
-        out += [_md_table(head, rows), "",
+        out += ["## Every scenario", "", _md_table(head, rows), "",
                 "## CPU share during the measured window: server / load generator "
                 "(100% = one core)", "",
                 _md_table(["scenario"] + [s.label for s in servers], cpu_rows), ""]
@@ -558,6 +632,37 @@ def report(suite: Suite, info: dict[str, str], elapsed: float) -> str:
         v = suite.data["variant"]
         out += ["## Variant codec", "", v if v else "(bench/bench_variant.py not present)", ""]
     return "\n".join(out)
+
+
+def _summary_section(suite: Suite) -> list[str]:
+    """The floors of issue 14: godot_ws next to websockets and Godot, ratio, verdict."""
+    data = suite.data
+    keys = [k for k in ("ours", "websockets", "godot") if k in {s.key for s in suite.servers}]
+    label = {"ours": "godot_ws (tight poll)", "websockets": "websockets",
+             "godot": "Godot 3.2.3 (C++)"}
+    rows = []
+    for row in SUMMARY_ROWS:
+        results = {k: row.fetch(data, k) for k in keys}
+        if not any(results.values()):
+            continue  # not measured in this run (e.g. --tls-only, --no-tls)
+        cells = [cell(results[k], lambda r: row.fmt.format(row.value(r))) for k in keys]
+        ours, ref = results.get("ours"), results.get("websockets")
+        ratio = "—"
+        if row.floor is not None:
+            ratio, floor = ratio_cell(ours, ref, row.value, row.lower_is_better, row.floor)
+        else:
+            held = bool(ours and ours.get("ok") and row.value(ours) <= (row.bound or 0))
+            floor = f"≤ {row.fmt.format(row.bound)}{row.unit}" + ("  ✓" if held else "  ✗")
+            if ours and ref and ours.get("ok") and ref.get("ok") and row.value(ours):
+                ratio = f"{row.value(ref) / row.value(ours):.2f}×"
+        rows.append([row.label, *cells, ratio, floor])
+    if not rows:
+        return []
+    return ["## Floors (issue 14), same run", "",
+            "Ratio: ours / websockets (for RTT, RSS and burst time: websockets' / ours), "
+            "so > 1 is better for godot_ws; the floor is what godot_ws must reach.", "",
+            _md_table(["row", *(label[k] for k in keys), "ours / websockets", "floor"], rows),
+            ""]
 
 
 def _tls_section(suite: Suite) -> list[str]:
@@ -623,16 +728,17 @@ def _close_counts(r: dict[str, Any]) -> str:
             f"{sum(x['tls_bare_eof'] for x in runs):,}")
 
 
-def _idle_verdict(r: dict[str, Any] | None, floor: float) -> str:
+def _idle_verdict(r: dict[str, Any] | None) -> str:
     if not r or not r.get("ok"):
         return "  ✗"
-    return "  ✓" if r["rss_per_conn_kib"] <= floor else "  ✗"
+    return "  ✓" if r["rss_per_conn_kib"] <= IDLE_FLOOR_KIB else "  ✗"
 
 
-def _burst_verdict(r: dict[str, Any] | None, n: int) -> str:
+def _burst_verdict(r: dict[str, Any] | None, n: int, timed: bool) -> str:
     if not r or not r.get("ok"):
         return "  ✗"
-    return "  ✓" if r["answered"] == n else "  ✗"
+    in_time = not timed or r["burst_ms"] <= BURST_FLOOR_MS
+    return "  ✓" if r["answered"] == n and in_time else "  ✗"
 
 
 def _scaling_section(suite: Suite) -> list[str]:
