@@ -1,13 +1,18 @@
 # make run   - create .venv, install, start the relay server on ws://127.0.0.1:9080
 # make test  - create .venv, install what the tests need (incl. godot3-server), lint (ruff, mypy), run every test
 # make bench - benchmarks (bench/), results in bench/results/latest.md
+# make docs  - the documentation site (docs/, Sphinx + MyST), warnings are errors, in docs/_build/html
 
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+DOCS_STAMP := $(VENV)/.docs-stamp
+DOCS_BUILD := docs/_build
+# -W --keep-going: every warning is reported and fails the build; -n: broken references too.
+SPHINXOPTS ?= -W --keep-going -n -q -E
 
-.PHONY: run test lint bench venv godot chromium clean
+.PHONY: run test lint docs bench venv godot chromium clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +20,14 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+$(DOCS_STAMP): $(STAMP)
+	$(VPY) -m pip install -q -e '.[test,docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(VPY) -m sphinx -b html $(SPHINXOPTS) docs $(DOCS_BUILD)/html
+	@echo "docs: $(DOCS_BUILD)/html/index.html"
 
 # Install a Debian package when its command is missing (needs root; else say how).
 define need_apt
@@ -44,10 +57,12 @@ lint: venv
 	$(VENV)/bin/ruff check godot_ws tests samples bench
 	$(VENV)/bin/mypy
 
-test: venv godot chromium lint
+# The suite under .venv's Python, then under the oldest and newest other supported CPython found.
+test: venv godot chromium lint docs
 	$(VPY) -m unittest discover -s tests -t . -p 'test_*.py'
+	tools/test_pythons.sh
 
 -include bench/Makefile.inc
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info bench/results
+	rm -rf $(VENV) $(VENV)-3.* build dist *.egg-info bench/results $(DOCS_BUILD)

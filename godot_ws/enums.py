@@ -59,23 +59,27 @@ class Error(IntEnum):
 
 
 class ConnectionStatus(IntEnum):
+    """Godot 3's ``NetworkedMultiplayerPeer.ConnectionStatus`` (``get_connection_status``)."""
     CONNECTION_DISCONNECTED = 0
     CONNECTION_CONNECTING = 1
     CONNECTION_CONNECTED = 2
 
 
 class TransferMode(IntEnum):
+    """Godot 3's ``NetworkedMultiplayerPeer.TransferMode`` (WebSocket is always reliable)."""
     TRANSFER_MODE_UNRELIABLE = 0
     TRANSFER_MODE_UNRELIABLE_ORDERED = 1
     TRANSFER_MODE_RELIABLE = 2
 
 
 class WriteMode(IntEnum):
+    """Godot 3's ``WebSocketPeer.WriteMode``: the frame type ``put_packet`` sends."""
     WRITE_MODE_TEXT = 0
     WRITE_MODE_BINARY = 1
 
 
 class ConnectFlags(IntFlag):
+    """Godot 3's ``Object.ConnectFlags``: ``Object.connect``'s ``flags`` (combine with ``|``)."""
     CONNECT_DEFERRED = 1
     CONNECT_PERSIST = 2
     CONNECT_ONESHOT = 4

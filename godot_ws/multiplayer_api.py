@@ -181,52 +181,81 @@ class RemoteNode:
         return f"<RemoteNode {_ROOT}/{self.path} master={self.network_master} obj={self.obj!r}>"
 
     def rpc_config(self, method: str, mode: int) -> None:
+        """Give ``method`` an RPC mode (an :class:`RPCMode`), overriding its decorator (Godot:
+        ``Node.rpc_config``).
+        """
         self.rpc_modes[method] = RPCMode(mode)
 
     def rset_config(self, property: str, mode: int) -> None:
+        """Give ``property`` an rset mode (an :class:`RPCMode`), overriding its declaration (Godot:
+        ``Node.rset_config``).
+        """
         self.rset_modes[property] = RPCMode(mode)
 
     def set_network_master(self, peer_id: int) -> None:
+        """Make ``peer_id`` this node's network master (1, the server, by default)."""
         self.network_master = int(peer_id)
 
     def get_network_master(self) -> int:
+        """The peer id of this node's network master."""
         return self.network_master
 
     def is_network_master(self) -> bool:
+        """True when this side is the node's network master."""
         return self.network_master == self.api.get_network_unique_id()
 
     def rpc(self, method: str, *args: Any) -> None:
+        """Call ``method(*args)`` on this node on every peer (Godot: ``Node.rpc``)."""
         self.api.rpcp(self, 0, False, method, args)
 
     def rpc_id(self, peer_id: int, method: str, *args: Any) -> None:
+        """Call ``method(*args)`` on this node on peer ``peer_id`` only (Godot: ``Node.rpc_id``).
+        """
         self.api.rpcp(self, peer_id, False, method, args)
 
     def rpc_unreliable(self, method: str, *args: Any) -> None:
+        """As :meth:`rpc` (WebSocket is always reliable; Godot: ``Node.rpc_unreliable``)."""
         self.api.rpcp(self, 0, True, method, args)
 
     def rpc_unreliable_id(self, peer_id: int, method: str, *args: Any) -> None:
+        """As :meth:`rpc_id` (WebSocket is always reliable)."""
         self.api.rpcp(self, peer_id, True, method, args)
 
     def rset(self, property: str, value: Any) -> None:
+        """Set ``property`` to ``value`` on this node on every peer (Godot: ``Node.rset``)."""
         self.api.rsetp(self, 0, False, property, value)
 
     def rset_id(self, peer_id: int, property: str, value: Any) -> None:
+        """Set ``property`` to ``value`` on this node on peer ``peer_id`` only (Godot:
+        ``Node.rset_id``).
+        """
         self.api.rsetp(self, peer_id, False, property, value)
 
     def rset_unreliable(self, property: str, value: Any) -> None:
+        """As :meth:`rset` (WebSocket is always reliable)."""
         self.api.rsetp(self, 0, True, property, value)
 
     def rset_unreliable_id(self, peer_id: int, property: str, value: Any) -> None:
+        """As :meth:`rset_id` (WebSocket is always reliable)."""
         self.api.rsetp(self, peer_id, True, property, value)
 
     # The two mode lookups Godot makes: node config first, then the script.
     def rpc_modes_for(self, method: str) -> tuple[RPCMode | None, RPCMode | None]:
+        """The modes Godot looks up for ``method``: its ``rpc_config`` one, then its decorator's
+        (``None``: unset).
+        """
         return self.rpc_modes.get(method), _declared_mode(self.obj, method, data=False)
 
     def rset_modes_for(self, property: str) -> tuple[RPCMode | None, RPCMode | None]:
+        """The modes Godot looks up for ``property``: its ``rset_config`` one, then its
+        declaration's.
+        """
         return self.rset_modes.get(property), _declared_mode(self.obj, property, data=True)
 
     def signature(self, method: str, fn: Callback) -> inspect.Signature | None:
+        """``fn``'s signature (cached per ``method``) for checking a call's arguments; ``None`` if
+        it has none.
+        """
         if method not in self._signatures:
             try:
                 self._signatures[method] = inspect.signature(fn)
@@ -246,7 +275,20 @@ def _effective(modes: tuple[RPCMode | None, RPCMode | None]) -> RPCMode:
 
 class MultiplayerAPI(Object):
     """Godot 3's MultiplayerAPI over a ``NetworkedMultiplayerPeer`` (the multiplayer-mode
-    ``WebSocketServer``): peer tracking, RPC/rset in both directions, raw packets."""
+    ``WebSocketServer``): peer tracking, RPC/rset in both directions, raw packets.
+
+    Register Python objects under the node paths of the Godot scene with
+    ``register``; ``poll()`` runs the incoming RPCs and rsets on the calling
+    thread and fires the signals.
+
+    Signals:
+        network_peer_connected(id): peer ``id`` joined.
+        network_peer_disconnected(id): peer ``id`` left.
+        network_peer_packet(id, packet): peer ``id`` sent raw bytes (Godot's ``send_bytes``).
+        connected_to_server(): client side: the connection to the server is up.
+        connection_failed(): client side: the connection could not be made.
+        server_disconnected(): client side: the server went away.
+    """
 
     _CLASS_NAME = "MultiplayerAPI"
     _SIGNALS = {
@@ -282,6 +324,9 @@ class MultiplayerAPI(Object):
 
     @property
     def network_peer(self) -> NetworkPeer | None:
+        """The multiplayer-mode :class:`WebSocketServer` (or another ``NetworkedMultiplayerPeer``)
+        this API runs over; ``None`` when detached.
+        """
         return self._peer
 
     @network_peer.setter
@@ -289,9 +334,11 @@ class MultiplayerAPI(Object):
         self.set_network_peer(peer)
 
     def get_network_peer(self) -> NetworkPeer | None:
+        """Return :attr:`network_peer`."""
         return self._peer
 
     def has_network_peer(self) -> bool:
+        """True when a :attr:`network_peer` is set."""
         return self._peer is not None
 
     def set_network_peer(self, peer: NetworkPeer | None) -> None:
@@ -366,17 +413,20 @@ class MultiplayerAPI(Object):
         return True
 
     def get_network_unique_id(self) -> int:
+        """This side's peer id (1 on the server); 0 and an error log without a peer."""
         if not self._require_peer("get_network_unique_id", "Unable to get unique network ID."):
             return 0
         return self._active_peer().get_unique_id()
 
     def is_network_server(self) -> bool:
+        """True when this side is the server (peer id 1)."""
         if not self._require_peer("is_network_server", "I can't be a server."):
             return False
         is_server = getattr(self._peer, "is_server", None)
         return bool(is_server()) if callable(is_server) else self._active_peer().get_unique_id() == 1
 
     def get_network_connected_peers(self) -> list[int]:
+        """Ids of the other connected peers, sorted."""
         if not self._require_peer("get_network_connected_peers", "Assume no peers are connected."):
             return []
         return sorted(self._connected)
@@ -390,6 +440,7 @@ class MultiplayerAPI(Object):
 
     @property
     def refuse_new_network_connections(self) -> bool:
+        """Whether the peer refuses new connections (Godot: ``refuse_new_network_connections``)."""
         return self.is_refusing_new_network_connections()
 
     @refuse_new_network_connections.setter
@@ -397,20 +448,26 @@ class MultiplayerAPI(Object):
         self.set_refuse_new_network_connections(refuse)
 
     def set_refuse_new_network_connections(self, refuse: bool) -> None:
+        """Make the network peer refuse (``refuse=True``) or accept new connections."""
         if self._require_peer("set_refuse_new_network_connections",
                               "Unable to set 'refuse_new_connections'."):
             self._active_peer().refuse_new_connections = bool(refuse)
 
     def is_refusing_new_network_connections(self) -> bool:
+        """Return :attr:`refuse_new_network_connections`."""
         if not self._require_peer("is_refusing_new_network_connections",
                                   "Unable to get 'refuse_new_connections'."):
             return False
         return bool(self._active_peer().refuse_new_connections)
 
     def set_allow_object_decoding(self, enable: bool) -> None:
+        """Allow (``enable=True``) full Objects in RPC and rset arguments (never for untrusted
+        peers).
+        """
         self.allow_object_decoding = bool(enable)
 
     def is_object_decoding_allowed(self) -> bool:
+        """Return ``allow_object_decoding``."""
         return self.allow_object_decoding
 
     def _objects_allowed(self) -> bool:

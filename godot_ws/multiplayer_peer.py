@@ -43,7 +43,19 @@ class NetworkPeer(Protocol):
 
 
 class NetworkedMultiplayerPeer(PacketPeer):
-    """The high-level multiplayer peer interface (Godot 3)."""
+    """The high-level multiplayer peer interface (Godot 3's ``NetworkedMultiplayerPeer``).
+
+    The constants mirror Godot's (``TARGET_PEER_BROADCAST``,
+    ``TRANSFER_MODE_*``, ``CONNECTION_*``); :class:`MultiplayerAPI` takes any
+    subclass as its ``network_peer``.
+
+    Signals:
+        peer_connected(id): a peer joined (multiplayer mode).
+        peer_disconnected(id): a peer left (multiplayer mode).
+        connection_succeeded(): a client's connection to the server is up (client side).
+        connection_failed(): a client could not connect, or (Godot 3) lost its connection.
+        server_disconnected(): a client's established session with the server ended.
+    """
 
     _CLASS_NAME = "NetworkedMultiplayerPeer"
     _SIGNALS = {
@@ -64,7 +76,12 @@ class NetworkedMultiplayerPeer(PacketPeer):
 
 
 class WebSocketMultiplayerPeer(NetworkedMultiplayerPeer):
-    """Godot's WebSocket flavour of the multiplayer peer."""
+    """Godot's WebSocket flavour of the multiplayer peer (``WebSocketMultiplayerPeer``).
+
+    Signals:
+        peer_packet(peer_source): multiplayer mode: a packet from ``peer_source``
+            is waiting (call ``get_packet_peer()`` then ``get_packet()``).
+    """
 
     _CLASS_NAME = "WebSocketMultiplayerPeer"
     _SIGNALS = {"peer_packet": ("peer_source",)}

@@ -106,6 +106,9 @@ class SessionPeer(WebSocketMultiplayerPeer):
         raise NotImplementedError
 
     def set_target_peer(self, id: int) -> None:
+        """Choose who the next ``put_packet`` goes to: a peer id, 0 for everyone, ``-id`` for
+        everyone but ``id``.
+        """
         if isinstance(id, bool) or not isinstance(id, int):
             raise TypeError(f"target peer must be an int, got {type(id).__name__}")
         self._session.target_peer = id
@@ -145,16 +148,21 @@ class SessionPeer(WebSocketMultiplayerPeer):
         return session.put_packet(data)
 
     def get_unique_id(self) -> int:
+        """The server's peer id in multiplayer mode: always 1 (``TARGET_PEER_SERVER``)."""
         return mp.SERVER_ID
 
     def get_peer(self, id: int) -> Any:
         raise NotImplementedError
 
     def get_peer_address(self, id: int) -> str:
+        """Remote address of peer ``id`` (the client's, via ``trusted_proxies``); ``""`` if
+        unknown.
+        """
         peer = self.get_peer(id)
         return peer.get_connected_host() if peer is not None else ""
 
     def get_peer_port(self, id: int) -> int:
+        """Remote port of peer ``id``; 0 if unknown."""
         peer = self.get_peer(id)
         return peer.get_connected_port() if peer is not None else 0
 
@@ -166,6 +174,9 @@ class SessionPeer(WebSocketMultiplayerPeer):
 
     @property
     def transfer_mode(self) -> TransferMode:
+        """Always ``TRANSFER_MODE_RELIABLE``: WebSocket is reliable; assignments are accepted and
+        ignored, as in Godot.
+        """
         return TransferMode.TRANSFER_MODE_RELIABLE
 
     @transfer_mode.setter
@@ -173,7 +184,9 @@ class SessionPeer(WebSocketMultiplayerPeer):
         pass  # WebSocket is always reliable, as in Godot
 
     def get_transfer_mode(self) -> TransferMode:
+        """Return :attr:`transfer_mode` (always reliable)."""
         return self.transfer_mode
 
     def set_transfer_mode(self, mode: int) -> None:
+        """Accept ``mode`` and ignore it, as Godot does (WebSocket is always reliable)."""
         self.transfer_mode = mode

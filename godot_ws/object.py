@@ -332,6 +332,7 @@ class Object:
         self._obj_blocking = bool(enable)
 
     def is_blocking_signals(self) -> bool:
+        """True while ``set_block_signals(True)`` keeps ``emit_signal`` from calling anything."""
         return self._obj_blocking
 
     # ------------------------------------------------------- calls and deferral
@@ -514,10 +515,12 @@ class Object:
             return default
 
     def has_meta(self, name: str) -> bool:
+        """True if metadata ``name`` is set."""
         _check_name("meta", name)
         return name in self._obj_meta
 
     def remove_meta(self, name: str) -> None:
+        """Remove metadata ``name`` (no error if it is absent)."""
         _check_name("meta", name)
         self._obj_meta.pop(name, None)
 

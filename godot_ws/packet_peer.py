@@ -118,13 +118,21 @@ class PacketPeer(Object):
         self._encode_buffer_max_size = 1 << (max_size - 1).bit_length()
 
     def set_encode_buffer_max_size(self, max_size: int) -> None:
+        """Set :attr:`encode_buffer_max_size` to ``max_size`` bytes (1 KiB to 256 MiB, rounded up
+        to a power of two).
+        """
         self.encode_buffer_max_size = max_size
 
     def get_encode_buffer_max_size(self) -> int:
+        """Return :attr:`encode_buffer_max_size` in bytes."""
         return self._encode_buffer_max_size
 
     def set_allow_object_decoding(self, enable: bool) -> None:
+        """Allow (``enable=True``) or refuse full Objects in ``get_var``/``put_var``
+        (:attr:`allow_object_decoding`).
+        """
         self.allow_object_decoding = bool(enable)
 
     def is_object_decoding_allowed(self) -> bool:
+        """Return :attr:`allow_object_decoding`."""
         return self.allow_object_decoding

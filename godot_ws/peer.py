@@ -37,7 +37,12 @@ def check_close_args(code: int, reason: str) -> bytes:
 
 
 class WebSocketPeer(PacketPeer):
-    """Godot 3's ``WebSocketPeer`` on the server side."""
+    """One connection, as Godot 3's ``WebSocketPeer``: what ``WebSocketServer.get_peer(id)`` returns.
+
+    Every method may be called from any thread; the server's signals still
+    fire only inside ``poll()``. ``WRITE_MODE_TEXT``/``WRITE_MODE_BINARY``
+    choose the frame type of ``put_packet`` (Godot's default: binary).
+    """
 
     _CLASS_NAME = "WebSocketPeer"
     WRITE_MODE_TEXT = WriteMode.WRITE_MODE_TEXT
@@ -111,9 +116,13 @@ class WebSocketPeer(PacketPeer):
     # -- WebSocketPeer -------------------------------------------------------
 
     def get_write_mode(self) -> WriteMode:
+        """The current :class:`WriteMode` of ``put_packet`` (Godot: ``get_write_mode``)."""
         return WriteMode.WRITE_MODE_TEXT if self._write_text else WriteMode.WRITE_MODE_BINARY
 
     def set_write_mode(self, mode: int) -> None:
+        """Send later packets as text (``WRITE_MODE_TEXT``) or binary (``WRITE_MODE_BINARY``)
+        frames.
+        """
         if mode not in (0, 1):
             raise ValueError("write mode must be WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1)")
         self._write_text = mode == WriteMode.WRITE_MODE_TEXT
@@ -125,6 +134,7 @@ class WebSocketPeer(PacketPeer):
         return self._was_string
 
     def is_connected_to_host(self) -> bool:
+        """True until the connection has ended (Godot: ``is_connected_to_host``)."""
         return self._connected
 
     def close(self, code: int = 1000, reason: str = "") -> None:
@@ -138,18 +148,22 @@ class WebSocketPeer(PacketPeer):
             self._conn.close(code, reason)
 
     def get_connected_host(self) -> str:
+        """The client's IP address (via ``trusted_proxies`` when set); ``""`` once disconnected."""
         if not self._connected:
             logger.error("get_connected_host on disconnected peer %d", self._id)
             return ""
         return self._host
 
     def get_connected_port(self) -> int:
+        """The client's TCP port; 0 once disconnected."""
         if not self._connected:
             logger.error("get_connected_port on disconnected peer %d", self._id)
             return 0
         return self._port
 
     def set_no_delay(self, enabled: bool) -> None:
+        """Turn Nagle's algorithm off (``enabled=True``, the default here) or on for this socket.
+        """
         try:
             self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(bool(enabled)))
         except OSError as exc:

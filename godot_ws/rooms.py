@@ -45,6 +45,12 @@ class Rooms(Object):
     ``max_peers`` (0: no limit) and ``grace`` (seconds an empty room stays open; None:
     until closed) are the defaults of rooms created later; ``auto_create``: a client
     joining an unknown room creates it (else it is refused with 404).
+
+    Signals:
+        room_created(room): a :class:`Room` was created (by ``create_room`` or a joining client).
+        room_closed(room): ``room`` closed (by ``close``, or empty for ``grace`` seconds).
+        peer_joined(room, id): client ``id`` joined ``room``.
+        peer_left(room, id): client ``id`` left ``room``.
     """
 
     _CLASS_NAME = "Rooms"
@@ -187,6 +193,7 @@ class Rooms(Object):
         self.emit_signal("peer_joined", room, peer_id)
 
     def leave(self, peer_id: int) -> None:
+        """The server's hook: peer ``peer_id`` left its room (fires ``peer_left``)."""
         room = self._room_of.pop(peer_id, None)
         if room is None:
             return
@@ -196,6 +203,7 @@ class Rooms(Object):
         self.emit_signal("peer_left", room, peer_id)
 
     def receive(self, sender: int, msgs: list) -> None:
+        """The server's hook: hand ``sender``'s messages to the session of its room."""
         room = self._room_of.get(sender)
         if room is not None:
             room._session.receive(sender, msgs)
@@ -249,6 +257,7 @@ class Room(SessionPeer):
 
     @property
     def name(self) -> str:
+        """The room's name (what clients put in the URL to join it)."""
         return self._state.name
 
     def _active_session(self, what: str) -> MultiplayerSession | None:
@@ -325,10 +334,12 @@ class Room(SessionPeer):
     # -- the multiplayer peer ----------------------------------------------------
 
     def get_connection_status(self) -> ConnectionStatus:
+        """``CONNECTION_CONNECTED`` while the room is open, else ``CONNECTION_DISCONNECTED``."""
         return (ConnectionStatus.CONNECTION_CONNECTED if self._open
                 else ConnectionStatus.CONNECTION_DISCONNECTED)
 
     def is_server(self) -> bool:
+        """Always True: the Python server is peer 1 of every room."""
         return True
 
     def poll(self, timeout: float | None = 1.0) -> None:
@@ -339,9 +350,11 @@ class Room(SessionPeer):
         self._server._wake()
 
     def is_refusing_new_connections(self) -> bool:
+        """True when the room is sealed (no new players join it)."""
         return self.sealed
 
     def set_refuse_new_connections(self, enable: bool) -> None:
+        """Seal (``enable=True``) or reopen the room to new players."""
         self.sealed = enable
 
     # -- its peers ---------------------------------------------------------------
@@ -351,6 +364,7 @@ class Room(SessionPeer):
         return list(self._session.peers)
 
     def has_peer(self, id: int) -> bool:
+        """True when player ``id`` is in this room."""
         return id in self._session.peers
 
     def get_peer(self, id: int) -> Any:

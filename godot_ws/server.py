@@ -49,7 +49,24 @@ def _check_seconds(name: str, value: Any, allow_zero: bool = False) -> float:
 
 
 class WebSocketServer(SessionPeer):
-    """A WebSocket server with Godot 3's API, in raw or multiplayer mode."""
+    """A WebSocket server with Godot 3's API, in raw or multiplayer mode (Godot: ``WebSocketServer``).
+
+    ``listen()`` starts it; ``poll()`` on your thread fires the signals. In raw
+    mode (``gd_mp_api=False``) every client is a :class:`WebSocketPeer` that
+    ``get_peer(id)`` returns; in multiplayer mode (``gd_mp_api=True``) the
+    server is peer 1 of a Godot high-level multiplayer game and relays the
+    clients' packets as Godot's server does. A context manager: ``with
+    WebSocketServer() as server:`` calls ``stop()`` on exit.
+
+    Signals:
+        client_connected(id, protocol): raw mode: peer ``id`` completed the
+            handshake; ``protocol`` is the negotiated subprotocol (``""`` if none).
+        client_disconnected(id, was_clean_close): raw mode: peer ``id`` is gone;
+            ``was_clean_close`` is True when the closing handshake completed.
+        client_close_request(id, code, reason): peer ``id`` sent a close frame
+            with this ``code`` and ``reason`` (both modes).
+        data_received(id): raw mode: peer ``id`` has a packet for ``get_peer(id).get_packet()``.
+    """
 
     _CLASS_NAME = "WebSocketServer"
     _SIGNALS = {
@@ -121,6 +138,9 @@ class WebSocketServer(SessionPeer):
 
     @property
     def bind_ip(self) -> str:
+        """Address to listen on: ``"*"`` (every interface, the default) or an IP address; fixed
+        while listening (Godot: ``bind_ip``).
+        """
         return self._bind_ip
 
     @bind_ip.setter
@@ -137,7 +157,7 @@ class WebSocketServer(SessionPeer):
                 raise ValueError(f"bind_ip must be '*' or an IP address, got {value!r}") from None
         self._bind_ip = value
 
-    def _tls_setter(name: str) -> property:  # type: ignore[misc]
+    def _tls_setter(name: str, doc: str) -> property:  # type: ignore[misc]
         attr = "_" + name
 
         def get(self: WebSocketServer) -> Any:
@@ -148,33 +168,48 @@ class WebSocketServer(SessionPeer):
                 logger.error("%s cannot change while listening; call stop() first", name)
                 return
             setattr(self, attr, value)
-        return property(get, set_)
+        return property(get, set_, doc=doc)
 
-    private_key = _tls_setter("private_key")
-    ssl_certificate = _tls_setter("ssl_certificate")
-    ca_chain = _tls_setter("ca_chain")
+    private_key = _tls_setter("private_key", "The server's :class:`CryptoKey`; with "
+                              ":attr:`ssl_certificate` set too, the server speaks only wss://.")
+    ssl_certificate = _tls_setter("ssl_certificate", "The server's :class:`X509Certificate` "
+                                  "(a chain file loads whole); set before ``listen``.")
+    ca_chain = _tls_setter("ca_chain", "Intermediate certificates (an :class:`X509Certificate`) "
+                           "sent after :attr:`ssl_certificate`; set before ``listen``.")
     del _tls_setter
 
     def get_private_key(self) -> Any:
+        """Return :attr:`private_key` (Godot: ``get_private_key``)."""
         return self.private_key
 
     def set_private_key(self, key: Any) -> None:
+        """Set :attr:`private_key` to ``key`` (a :class:`CryptoKey`); before ``listen`` only."""
         self.private_key = key
 
     def get_ssl_certificate(self) -> Any:
+        """Return :attr:`ssl_certificate` (Godot: ``get_ssl_certificate``)."""
         return self.ssl_certificate
 
     def set_ssl_certificate(self, cert: Any) -> None:
+        """Set :attr:`ssl_certificate` to ``cert`` (an :class:`X509Certificate`); before ``listen``
+        only.
+        """
         self.ssl_certificate = cert
 
     def get_ca_chain(self) -> Any:
+        """Return :attr:`ca_chain` (Godot: ``get_ca_chain``)."""
         return self.ca_chain
 
     def set_ca_chain(self, chain: Any) -> None:
+        """Set :attr:`ca_chain` to ``chain`` (an :class:`X509Certificate`); before ``listen`` only.
+        """
         self.ca_chain = chain
 
     @property
     def handshake_timeout(self) -> float:
+        """Seconds a new connection has for TCP accept, TLS and the HTTP upgrade together (default
+        3.0, as Godot 3.5).
+        """
         return self._handshake_timeout
 
     @handshake_timeout.setter
@@ -182,9 +217,11 @@ class WebSocketServer(SessionPeer):
         self._handshake_timeout = _check_seconds("handshake_timeout", value)
 
     def get_handshake_timeout(self) -> float:
+        """Return :attr:`handshake_timeout` in seconds."""
         return self._handshake_timeout
 
     def set_handshake_timeout(self, value: float) -> None:
+        """Set :attr:`handshake_timeout` to ``value`` seconds (> 0)."""
         self.handshake_timeout = value
 
     def set_extra_headers(self, headers: Iterable[str]) -> None:
@@ -210,15 +247,19 @@ class WebSocketServer(SessionPeer):
         self._trusted_proxies = hs.parse_trusted_proxies(value)
 
     def is_refusing_new_connections(self) -> bool:
+        """True when new connections are refused (Godot: ``refuse_new_connections``)."""
         return self.refuse_new_connections
 
     def set_refuse_new_connections(self, enable: bool) -> None:
+        """Refuse (``enable=True``) or accept new connections; peers already connected stay."""
         self.refuse_new_connections = bool(enable)
 
     def get_bind_ip(self) -> str:
+        """Return :attr:`bind_ip`."""
         return self.bind_ip
 
     def set_bind_ip(self, ip: str) -> None:
+        """Set :attr:`bind_ip` to ``ip`` (``"*"`` or an IP address) before ``listen``."""
         self.bind_ip = ip
 
     # -- lifecycle --------------------------------------------------------------
@@ -304,6 +345,7 @@ class WebSocketServer(SessionPeer):
         return Error.OK
 
     def is_listening(self) -> bool:
+        """True between a successful ``listen()`` and ``stop()``."""
         return self._listening
 
     def get_port(self) -> int:
@@ -311,6 +353,7 @@ class WebSocketServer(SessionPeer):
         return self._port
 
     def get_connection_status(self) -> ConnectionStatus:
+        """``CONNECTION_CONNECTED`` while listening, else ``CONNECTION_DISCONNECTED``."""
         return (ConnectionStatus.CONNECTION_CONNECTED if self._listening
                 else ConnectionStatus.CONNECTION_DISCONNECTED)
 
@@ -464,13 +507,18 @@ class WebSocketServer(SessionPeer):
             logger.error("%s: with rooms, every Room is the multiplayer peer of its game", what)
             return None
         return self._session
+        """Choose who the next ``put_packet`` goes to: a peer id, 0 for everyone, ``-id`` for
+        everyone but ``id``.
+        """
 
     # -- peers -----------------------------------------------------------------
 
     def has_peer(self, id: int) -> bool:
+        """True when a peer with this ``id`` is connected."""
         return id in self._peers
 
     def get_peer(self, id: int) -> WebSocketPeer | None:
+        """The :class:`WebSocketPeer` of ``id``; ``None`` (and an error log) for an unknown id."""
         peer = self._peers.get(id)
         if peer is None:
             logger.error("get_peer: no peer with id %s", id)

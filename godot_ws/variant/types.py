@@ -336,24 +336,31 @@ class NodePath:
     absolute = property(lambda self: self._absolute, doc="True for paths starting with '/'")
 
     def is_absolute(self) -> bool:
+        """True for a path that starts with ``/`` (Godot: ``is_absolute``)."""
         return self._absolute
 
     def is_empty(self) -> bool:
+        """True for ``NodePath("")``: no names, no subnames, not absolute."""
         return not (self._names or self._subnames or self._absolute)
 
     def get_name_count(self) -> int:
+        """Number of node names (the parts before ``:``)."""
         return len(self._names)
 
     def get_name(self, idx: int) -> str:
+        """Node name number ``idx`` (0-based): ``NodePath("a/b").get_name(1) == "b"``."""
         return self._names[idx]
 
     def get_subname_count(self) -> int:
+        """Number of subnames (the parts after ``:``)."""
         return len(self._subnames)
 
     def get_subname(self, idx: int) -> str:
+        """Subname number ``idx`` (0-based): ``NodePath("a:b:c").get_subname(1) == "c"``."""
         return self._subnames[idx]
 
     def get_concatenated_subnames(self) -> str:
+        """The subnames joined with ``:`` (``"b:c"`` for ``"a:b:c"``)."""
         return ":".join(self._subnames)
 
     def __str__(self) -> str:
@@ -379,6 +386,7 @@ class RID:
     __slots__ = ()
 
     def get_id(self) -> int:
+        """Always 0: an RID never carries data on the wire (Godot: ``RID.get_id``)."""
         return 0
 
     def __eq__(self, other: object) -> bool:
@@ -404,6 +412,7 @@ class EncodedObjectAsID(_Value):
     object_id, = _fields("the sender's instance id (unsigned 64-bit)")
 
     def get_object_id(self) -> int:
+        """The sender's instance id (Godot: ``EncodedObjectAsID.get_object_id``)."""
         return cast(int, self[0])
 
 
@@ -430,6 +439,7 @@ class GodotObject:
                           doc="property name -> value, in wire order")
 
     def get_class(self) -> str:
+        """The Godot class name the object was sent with (``"Node"``...)."""
         return self._class_name
 
     def get(self, property: str) -> Any:

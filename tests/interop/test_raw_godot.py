@@ -7,6 +7,7 @@ Godot 3.2.3 WebSocketServer.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import unittest
 from unittest import mock
@@ -126,10 +127,15 @@ class SubprotocolTest(RawServerCase):
             with self.subTest(server=server_protocols, client=client_protocols):
                 self.make_server()
                 self.listen(server_protocols)
-                g = self.run_client("raw_subprotocol.gd", GODOT_WS_PROTOCOLS=client_protocols,
-                                    GODOT_WS_EXPECT=outcome)
+                refused = outcome == "error"
+                with (self.assertLogs("godot_ws", "WARNING") if refused
+                      else contextlib.nullcontext()) as logs:
+                    g = self.run_client("raw_subprotocol.gd",
+                                        GODOT_WS_PROTOCOLS=client_protocols,
+                                        GODOT_WS_EXPECT=outcome)
                 g.assert_ok(self, "handshake")
-                if outcome == "error":
+                if refused:
+                    self.assertIn("refused (400)", logs.output[0])
                     self.assertEqual(self.named("client_connected"), [])
                 else:
                     protocol = outcome[len("established protocol=["):-1]
