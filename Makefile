@@ -54,7 +54,7 @@ run: venv
 	$(VPY) -m godot_ws serve --mode relay --bind 127.0.0.1 --port 9080
 
 lint: venv
-	$(VENV)/bin/ruff check godot_ws tests samples bench
+	$(VENV)/bin/ruff check godot_ws tests samples bench docs
 	$(VENV)/bin/mypy
 
 # The suite under .venv's Python, then under the oldest and newest other supported CPython found.
