@@ -276,9 +276,18 @@ class WebSocketServer(SessionPeer):
         return Error.OK
 
     def listen(self, port: int, protocols: Iterable[str] = (), gd_mp_api: bool = False) -> Error:
-        """Bind ``bind_ip``:``port`` and start accepting; returns at once.
+        """Bind ``bind_ip``:``port`` and start accepting; returns at once (Godot: ``listen``).
 
-        Raises ``OSError`` on a system without POSIX sockets (Windows).
+        Args:
+            port: TCP port; 0 picks a free one (see ``get_port``).
+            protocols: accepted subprotocols, negotiated as Godot does (empty: none).
+            gd_mp_api: True for Godot's high-level multiplayer framing (ids,
+                relaying, ``peer_*`` signals); False for raw mode.
+
+        Returns:
+            ``OK``; ``ERR_ALREADY_IN_USE`` when already listening or when the
+            port is taken. Raises ``OSError`` on a system without POSIX sockets
+            (Windows).
         """
         require_posix_sockets()
         if isinstance(port, bool) or not isinstance(port, int):
@@ -399,8 +408,9 @@ class WebSocketServer(SessionPeer):
     # -- polling -------------------------------------------------------------
 
     def poll(self, timeout: float | None = 1.0) -> None:
-        """Wait up to ``timeout`` s for network events, then emit their signals.
+        """Wait up to ``timeout`` s for network events, then emit their signals (Godot: ``poll``).
 
+        The signals fire on the calling thread, in arrival order per peer.
         ``poll(0)`` never blocks; ``poll(None)`` waits for the next event.
         Deferred calls run last.
         """
