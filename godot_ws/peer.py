@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .enums import Error, WriteMode
 from .packet_peer import PacketPeer
 from .protocol.limits import InputQueue
 from .protocol.session import valid_close_code
+
+if TYPE_CHECKING:
+    from .transport.connection import PeerConnection
 
 __all__ = ["WebSocketPeer"]
 
@@ -48,7 +51,7 @@ class WebSocketPeer(PacketPeer):
     WRITE_MODE_TEXT = WriteMode.WRITE_MODE_TEXT
     WRITE_MODE_BINARY = WriteMode.WRITE_MODE_BINARY
 
-    def __init__(self, conn: Any, peer_id: int) -> None:
+    def __init__(self, conn: PeerConnection, peer_id: int) -> None:
         super().__init__()
         self._conn = conn
         self._id = peer_id

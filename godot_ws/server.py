@@ -31,7 +31,9 @@ from .transport.sockets import shutdown
 from .transport.writer import BacklogWriter
 
 if TYPE_CHECKING:
+    from .crypto import CryptoKey, X509Certificate
     from .rooms import Rooms
+    from .transport.connection import PeerConnection
 
 __all__ = ["WebSocketServer"]
 
@@ -40,7 +42,7 @@ logger = logging.getLogger("godot_ws")
 _STOP_JOIN_TIMEOUT = 5.0
 
 
-def _check_seconds(name: str, value: Any, allow_zero: bool = False) -> float:
+def _check_seconds(name: str, value: object, allow_zero: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
     if value < 0 or (value == 0 and not allow_zero) or value != value:
@@ -82,9 +84,9 @@ class WebSocketServer(SessionPeer):
     def __init__(self) -> None:
         super().__init__()
         self._bind_ip = "*"
-        self._private_key: Any = None
-        self._ssl_certificate: Any = None
-        self._ca_chain: Any = None
+        self._private_key: CryptoKey | None = None
+        self._ssl_certificate: X509Certificate | None = None
+        self._ca_chain: X509Certificate | None = None
         self._handshake_timeout = 3.0
         self._limits: Limits = DEFAULT_LIMITS
         self.refuse_new_connections = False
@@ -109,7 +111,7 @@ class WebSocketServer(SessionPeer):
         #: Multiplayer mode: many games in one server (README "Rooms"); set before listen.
         self.rooms: Rooms | None = None
         self._extra_headers: tuple[str, ...] = ()
-        self._trusted_proxies: tuple[Any, ...] = ()
+        self._trusted_proxies: tuple[hs.Network, ...] = ()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -131,7 +133,7 @@ class WebSocketServer(SessionPeer):
     def __enter__(self) -> WebSocketServer:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- properties --------------------------------------------------------------
@@ -178,29 +180,29 @@ class WebSocketServer(SessionPeer):
                            "sent after :attr:`ssl_certificate`; set before ``listen``.")
     del _tls_setter
 
-    def get_private_key(self) -> Any:
+    def get_private_key(self) -> CryptoKey | None:
         """Return :attr:`private_key` (Godot: ``get_private_key``)."""
-        return self.private_key
+        return self._private_key
 
-    def set_private_key(self, key: Any) -> None:
+    def set_private_key(self, key: CryptoKey | None) -> None:
         """Set :attr:`private_key` to ``key`` (a :class:`CryptoKey`); before ``listen`` only."""
         self.private_key = key
 
-    def get_ssl_certificate(self) -> Any:
+    def get_ssl_certificate(self) -> X509Certificate | None:
         """Return :attr:`ssl_certificate` (Godot: ``get_ssl_certificate``)."""
-        return self.ssl_certificate
+        return self._ssl_certificate
 
-    def set_ssl_certificate(self, cert: Any) -> None:
+    def set_ssl_certificate(self, cert: X509Certificate | None) -> None:
         """Set :attr:`ssl_certificate` to ``cert`` (an :class:`X509Certificate`); before ``listen``
         only.
         """
         self.ssl_certificate = cert
 
-    def get_ca_chain(self) -> Any:
+    def get_ca_chain(self) -> X509Certificate | None:
         """Return :attr:`ca_chain` (Godot: ``get_ca_chain``)."""
-        return self.ca_chain
+        return self._ca_chain
 
-    def set_ca_chain(self, chain: Any) -> None:
+    def set_ca_chain(self, chain: X509Certificate | None) -> None:
         """Set :attr:`ca_chain` to ``chain`` (an :class:`X509Certificate`); before ``listen`` only.
         """
         self.ca_chain = chain
@@ -474,7 +476,7 @@ class WebSocketServer(SessionPeer):
             elif cls is ev.Disconnected:
                 self._disconnected(conn, event.clean)  # type: ignore[union-attr]
 
-    def _connected(self, conn: Any, protocol: str) -> None:
+    def _connected(self, conn: PeerConnection, protocol: str) -> None:
         peer_id = mp.new_peer_id(self._peers)
         peer = WebSocketPeer(conn, peer_id)
         conn.peer_id = peer_id
@@ -487,7 +489,7 @@ class WebSocketServer(SessionPeer):
         else:
             self.emit_signal("client_connected", peer_id, protocol)
 
-    def _disconnected(self, conn: Any, clean: bool) -> None:
+    def _disconnected(self, conn: PeerConnection, clean: bool) -> None:
         peer = conn.peer
         if peer is None:
             return
@@ -500,7 +502,7 @@ class WebSocketServer(SessionPeer):
             self.emit_signal("client_disconnected", peer_id, bool(clean))
             self._peers.pop(peer_id, None)
 
-    def _raw_data(self, peer_id: int, peer: WebSocketPeer, msgs: list) -> None:
+    def _raw_data(self, peer_id: int, peer: WebSocketPeer, msgs: list[tuple[bytes, bool]]) -> None:
         for data, is_text in msgs:
             dropped = peer._receive(data, is_text)
             if dropped:

@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Union
 
 __all__ = ["MAX_REQUEST_SIZE", "HandshakeError", "Request", "find_request_end",
            "parse_request", "select_subprotocol", "accept_key", "accept_response",
@@ -186,9 +186,13 @@ def http_response(status: int, body: bytes, content_type: str,
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body if with_body else b"")
 
 
-def parse_trusted_proxies(items: Iterable[str]) -> tuple[Any, ...]:
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+"""A trusted proxy: one address is a /32 (or /128) network."""
+
+
+def parse_trusted_proxies(items: Iterable[str]) -> tuple[Network, ...]:
     """Networks from addresses or CIDR strings; ``ValueError`` names a bad one."""
-    nets = []
+    nets: list[Network] = []
     for item in items:
         if not isinstance(item, str):
             raise TypeError(f"trusted proxy must be a str, got {type(item).__name__}")
@@ -199,7 +203,7 @@ def parse_trusted_proxies(items: Iterable[str]) -> tuple[Any, ...]:
     return tuple(nets)
 
 
-def _trusted(ip: str, nets: Sequence[Any]) -> bool:
+def _trusted(ip: str, nets: Sequence[Network]) -> bool:
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -207,7 +211,7 @@ def _trusted(ip: str, nets: Sequence[Any]) -> bool:
     return any(addr in net for net in nets)
 
 
-def forwarded_client(remote_ip: str, headers: dict[str, str], nets: Sequence[Any]) -> str:
+def forwarded_client(remote_ip: str, headers: dict[str, str], nets: Sequence[Network]) -> str:
     """The client address behind trusted proxies (``X-Forwarded-For``).
 
     Only when the TCP peer is a trusted proxy; the list is walked from the

@@ -29,12 +29,12 @@ class Registry:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[socket.socket, list[Any]] = {}  # [thread, connection or None]
+        self._items: dict[socket.socket, tuple[threading.Thread, PeerConnection | None]] = {}
         self._closed = False
 
     def add(self, sock: socket.socket, thread: threading.Thread) -> None:
         with self._lock:
-            self._items[sock] = [thread, None]
+            self._items[sock] = (thread, None)
 
     def adopt(self, sock: socket.socket, conn: PeerConnection) -> bool:
         """Record ``conn`` as upgraded; False once ``close()`` ran (stop() has
@@ -43,7 +43,7 @@ class Registry:
             item = self._items.get(sock)
             if item is None or self._closed:
                 return False
-            item[1] = conn
+            self._items[sock] = (item[0], conn)
             return True
 
     def close(self) -> None:

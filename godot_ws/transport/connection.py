@@ -95,7 +95,7 @@ class ConnectionConfig:
     compression: bool = False
     gate: threading.Lock = field(default_factory=threading.Lock)
     cork: Cork = field(default_factory=Cork)
-    trusted_proxies: tuple[Any, ...] = ()
+    trusted_proxies: tuple[hs.Network, ...] = ()
 
 
 class PeerConnection:
