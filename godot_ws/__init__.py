@@ -2,6 +2,7 @@
 
 The public names of the API (see README.md); everything else is internal.
 """
+from .client import WebSocketClient
 from .crypto import Crypto, CryptoKey, X509Certificate
 from .enums import (
                     TARGET_PEER_BROADCAST,
@@ -58,7 +59,7 @@ from .variant import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "WebSocketServer", "WebSocketPeer",
+    "WebSocketServer", "WebSocketPeer", "WebSocketClient",
     "Object", "PacketPeer", "NetworkedMultiplayerPeer", "WebSocketMultiplayerPeer",
     "Error", "ConnectionStatus", "TransferMode", "WriteMode", "ConnectFlags",
     "TARGET_PEER_BROADCAST", "TARGET_PEER_SERVER",

@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable
 
+from .connection_settings import ConnectionSettings
+from .connection_settings import check_seconds as _check_seconds
 from .enums import ConnectionStatus, Error
 from .multiplayer_session import MultiplayerSession, SessionPeer
 from .peer import WebSocketPeer
@@ -42,15 +44,7 @@ logger = logging.getLogger("godot_ws")
 _STOP_JOIN_TIMEOUT = 5.0
 
 
-def _check_seconds(name: str, value: object, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if value < 0 or (value == 0 and not allow_zero) or value != value:
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
-    return float(value)
-
-
-class WebSocketServer(SessionPeer):
+class WebSocketServer(ConnectionSettings, SessionPeer):
     """A WebSocket server with Godot 3's API, in raw or multiplayer mode (Godot: ``WebSocketServer``).
 
     ``listen()`` starts it; ``poll()`` on your thread fires the signals. In raw
@@ -207,25 +201,6 @@ class WebSocketServer(SessionPeer):
         """
         self.ca_chain = chain
 
-    @property
-    def handshake_timeout(self) -> float:
-        """Seconds a new connection has for TCP accept, TLS and the HTTP upgrade together (default
-        3.0, as Godot 3.5).
-        """
-        return self._handshake_timeout
-
-    @handshake_timeout.setter
-    def handshake_timeout(self, value: float) -> None:
-        self._handshake_timeout = _check_seconds("handshake_timeout", value)
-
-    def get_handshake_timeout(self) -> float:
-        """Return :attr:`handshake_timeout` in seconds."""
-        return self._handshake_timeout
-
-    def set_handshake_timeout(self, value: float) -> None:
-        """Set :attr:`handshake_timeout` to ``value`` seconds (> 0)."""
-        self.handshake_timeout = value
-
     def set_extra_headers(self, headers: Iterable[str]) -> None:
         """Extra ``Name: value`` lines for the 101 response (late Godot 3.x)."""
         if isinstance(headers, str):
@@ -266,16 +241,8 @@ class WebSocketServer(SessionPeer):
 
     # -- lifecycle --------------------------------------------------------------
 
-    def set_buffers(self, input_buffer_size_kb: int, input_max_packets: int,
-                    output_buffer_size_kb: int, output_max_packets: int) -> Error:
-        """Per-peer limits for peers accepted later; FAILED while listening."""
-        limits = Limits.from_kb(input_buffer_size_kb, input_max_packets,
-                                output_buffer_size_kb, output_max_packets)
-        if self._listening:
-            logger.error("set_buffers must be called before listen()")
-            return Error.FAILED
-        self._limits = limits
-        return Error.OK
+    def _in_use(self) -> bool:
+        return self._listening
 
     def listen(self, port: int, protocols: Iterable[str] = (), gd_mp_api: bool = False) -> Error:
         """Bind ``bind_ip``:``port`` and start accepting; returns at once (Godot: ``listen``).

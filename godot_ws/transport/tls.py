@@ -92,7 +92,8 @@ def make_server_context(key: CryptoKey, cert: X509Certificate,
 
 
 class TLSSession:
-    """The server side of one TLS connection over memory BIOs (no socket I/O).
+    """One TLS connection over memory BIOs (no socket I/O): the server side, or
+    the client side for a context from ``tls_client.make_client_context``.
 
     Typical loop: ``feed(received)``; ``do_handshake()`` until True (then
     ``read()``); after every call send ``outgoing()``. Not thread-safe: the
@@ -101,7 +102,13 @@ class TLSSession:
 
     def __init__(self, context: SSL.Context) -> None:
         self._conn = SSL.Connection(context, None)
-        self._conn.set_accept_state()
+        server_name = context.get_app_data()  # set by tls_client.make_client_context
+        if server_name is None:
+            self._conn.set_accept_state()
+        else:
+            self._conn.set_connect_state()
+            if server_name.sni:
+                self._conn.set_tlsext_host_name(server_name.sni)
         self._handshake_done = False
         self._pending_exc: ConnectionError | None = None  # raised by the read() after the data before it
         self._shutdown_sent = False
