@@ -23,7 +23,7 @@ from .protocol import client_handshake as ch
 from .protocol import multiplayer as mp
 from .protocol.multiplayer_client import client_frame, parse_server_packet
 from .transport import events as ev
-from .transport.client_connection import Dial, Failed, client_config, shared_writer, start_client
+from .transport.client_connection import Dial, client_config, shared_writer, start_client
 
 __all__ = ["WebSocketClient"]
 
@@ -70,6 +70,7 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
         self._mp = False
         self._session = _ClientSession(self)
         self._events: ev.EventQueue | None = None
+        self._url = ""
         self._dial: Dial | None = None
         self._thread: Any = None
         self._peer: WebSocketPeer | None = None
@@ -148,6 +149,7 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
                             close_timeout=check_seconds("close_timeout", self.close_timeout),
                             tls_context=tls_context)
         self._dial = Dial(target, key, ch.build_request(target, key, protocols, headers))
+        self._url = target.url
         self._status = _CONNECTING
         self._thread = start_client(cfg, self._dial)
         return Error.OK
@@ -221,7 +223,10 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
 
     def _dispatch(self, event: ev.Event) -> None:
         cls = type(event)
-        conn = event.conn
+        if cls is ev.ConnectFailed:  # logged by the client thread
+            self._end("connection_failed" if self._mp else "connection_error")
+            return
+        conn = event.conn  # type: ignore[union-attr]
         if cls is ev.Data:
             conn.took(len(event.messages), event.nbytes)  # type: ignore[union-attr]
             peer = self._peer
@@ -246,21 +251,18 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
             self.emit_signal("server_close_request", event.code, event.reason)  # type: ignore[union-attr]
         elif cls is ev.ProtocolFailure:
             failure = conn.session.failure
+            assert failure is not None  # set before the event was posted
             logger.warning("WebSocketClient: %s: the server broke the protocol (%s), closing with %d",
-                           conn.dial.target.url, failure.reason, failure.code)
+                           self._url, failure.reason, failure.code)
             conn.failure_close()  # after the handlers of the messages before it ran
         elif cls is ev.Disconnected:
-            self._disconnected(conn, event.clean)  # type: ignore[union-attr]
-
-    def _disconnected(self, conn: Any, clean: bool) -> None:
-        failed = (isinstance(conn, Failed) or conn.session.failure is not None
-                  or not self._established)
-        if self._mp:
-            self._end("connection_failed" if failed else "server_disconnected")
-        elif failed:
-            self._end("connection_error")
-        else:
-            self._end("connection_closed", bool(clean))
+            failed = conn.session.failure is not None or not self._established
+            if self._mp:
+                self._end("connection_failed" if failed else "server_disconnected")
+            elif failed:
+                self._end("connection_error")
+            else:
+                self._end("connection_closed", bool(event.clean))  # type: ignore[union-attr]
 
     # -- multiplayer mode --------------------------------------------------------
 

@@ -421,7 +421,7 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
             if self._generation != generation:
                 return  # stop() ran inside a handler: nothing more fires
             cls = type(event)
-            conn = event.conn
+            conn = event.conn  # type: ignore[union-attr]  # ConnectFailed: client queues only
             if cls is ev.Data:
                 msgs = event.messages  # type: ignore[union-attr]
                 conn.took(len(msgs), event.nbytes)  # type: ignore[union-attr]

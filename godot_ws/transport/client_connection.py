@@ -38,7 +38,7 @@ from .server_handshake import Upgrade
 from .sockets import close_quietly
 from .writer import BacklogWriter
 
-__all__ = ["Dial", "ClientConnection", "Failed", "start_client", "client_config", "shared_writer"]
+__all__ = ["Dial", "ClientConnection", "start_client", "client_config", "shared_writer"]
 
 logger = logging.getLogger("godot_ws")
 
@@ -139,17 +139,6 @@ class ClientConnection(PeerConnection):
         self.dial = dial
 
 
-class Failed:
-    """Stands for the connection in the ``Disconnected`` event of an attempt
-    that never got one; ``failure`` says why."""
-
-    def __init__(self, failure: str) -> None:
-        self.failure = failure
-
-    def took(self, packets: int, nbytes: int) -> None:
-        pass
-
-
 def _run_client(cfg: ConnectionConfig, dial: Dial) -> None:
     """Client thread body: dial, handshake, announce, read until the end, clean up."""
     conn: ClientConnection | None = None
@@ -196,7 +185,7 @@ def _fail(cfg: ConnectionConfig, dial: Dial, why: str) -> None:
     if dial.cancelled:
         return
     logger.warning("WebSocketClient: %s: %s", dial.target.url, why)
-    cfg.events.put(ev.Disconnected(Failed(why), False))
+    cfg.events.put(ev.ConnectFailed(why))
 
 
 def start_client(cfg: ConnectionConfig, dial: Dial) -> threading.Thread:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .connection import PeerConnection
 
 __all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "ProtocolFailure",
-           "Disconnected", "Event"]
+           "Disconnected", "ConnectFailed", "Event"]
 
 
 # Events are small immutable tuples (no per-event dict); ``conn`` is the
@@ -57,7 +57,12 @@ class Disconnected(NamedTuple):
     clean: bool
 
 
-Event = Union[Connected, Data, CloseRequest, ProtocolFailure, Disconnected]
+class ConnectFailed(NamedTuple):
+    """A client's attempt ended before there was a connection (``why``: for the log)."""
+    why: str
+
+
+Event = Union[Connected, Data, CloseRequest, ProtocolFailure, Disconnected, ConnectFailed]
 
 
 class EventQueue:
