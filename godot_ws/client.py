@@ -45,7 +45,29 @@ class _ClientSession(MultiplayerSession):
 
 
 class WebSocketClient(ConnectionSettings, SessionPeer):
-    """A WebSocket client with Godot 3's API, in raw or multiplayer mode."""
+    """A WebSocket client with Godot 3's API, in raw or multiplayer mode (Godot: ``WebSocketClient``).
+
+    ``connect_to_url()`` starts connecting and returns at once; ``poll()`` on your
+    thread fires the signals. In raw mode ``get_peer(1)`` is the connection to
+    the server (a :class:`WebSocketPeer`); in multiplayer mode
+    (``gd_mp_api=True``) the client is one player of a Godot high-level
+    multiplayer game and a :class:`MultiplayerAPI` can use it as its
+    ``network_peer``. A context manager: ``with WebSocketClient() as client:``
+    calls ``stop()`` on exit.
+
+    Signals:
+        connection_established(protocol): raw mode: the upgrade succeeded;
+            ``protocol`` is the subprotocol the server chose (``""`` if none).
+        connection_error(): raw mode: the attempt failed (refused, no answer,
+            bad answer, certificate, protocol error); the log says why.
+        connection_closed(was_clean_close): raw mode: the connection ended;
+            True when the closing handshake completed, whoever started it.
+        server_close_request(code, reason): the server sent a close frame.
+        data_received(): raw mode: ``get_peer(1).get_packet()`` has a packet.
+        connection_succeeded(), connection_failed(), server_disconnected(),
+        peer_connected(id), peer_disconnected(id), peer_packet(peer_source):
+            multiplayer mode, as Godot (see README "The client").
+    """
 
     _CLASS_NAME = "WebSocketClient"
     _SIGNALS = {
@@ -101,15 +123,19 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
         self._trusted = cert
 
     def get_trusted_ssl_certificate(self) -> X509Certificate | None:
+        """Return :attr:`trusted_ssl_certificate`."""
         return self._trusted
 
     def set_trusted_ssl_certificate(self, cert: X509Certificate | None) -> None:
+        """Set :attr:`trusted_ssl_certificate` (None: the system's roots)."""
         self.trusted_ssl_certificate = cert
 
     def is_verify_ssl_enabled(self) -> bool:
+        """Return ``verify_ssl``: whether ``wss://`` checks the chain and host name."""
         return bool(self.verify_ssl)
 
     def set_verify_ssl_enabled(self, enabled: bool) -> None:
+        """Set ``verify_ssl`` (False accepts any certificate, as Godot)."""
         self.verify_ssl = bool(enabled)
 
     # -- connecting ----------------------------------------------------------
@@ -310,6 +336,7 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
         return self._unique_id
 
     def is_server(self) -> bool:
+        """False: a client is never the server (Godot's ``is_server``)."""
         return False
 
     def get_peer_ids(self) -> list:
@@ -319,6 +346,8 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
     # -- the connection ------------------------------------------------------
 
     def get_connection_status(self) -> ConnectionStatus:
+        """``CONNECTION_DISCONNECTED``, ``CONNECTING`` (until the upgrade) or ``CONNECTED``
+        (from the upgrade until the end is reported, closing handshake included)."""
         return self._status
 
     def get_peer(self, id: int) -> WebSocketPeer | None:
@@ -331,12 +360,14 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
         return self._peer
 
     def get_connected_host(self) -> str:
+        """The server's IP address ("" and an error when not connected)."""
         if self._status != _CONNECTED or self._peer is None:
             logger.error("get_connected_host: not connected")
             return ""
         return self._peer.get_connected_host()
 
     def get_connected_port(self) -> int:
+        """The server's port (0 and an error when not connected)."""
         if self._status != _CONNECTED or self._peer is None:
             logger.error("get_connected_port: not connected")
             return 0
