@@ -470,7 +470,10 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
             self._peers.pop(peer_id, None)
 
     def _raw_data(self, peer_id: int, peer: WebSocketPeer, msgs: list[tuple[bytes, bool]]) -> None:
+        generation = self._generation
         for data, is_text in msgs:
+            if self._generation != generation:
+                return  # stop() ran inside a handler: nothing more fires
             dropped = peer._receive(data, is_text)
             if dropped:
                 logger.error("peer %d: %s", peer_id, dropped)

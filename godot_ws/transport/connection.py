@@ -238,11 +238,11 @@ class PeerConnection:
 
     def stop_close(self, code: int = 1000) -> None:
         """``stop()``: send a close frame if still open, try once to flush, drop TCP."""
-        self.out.uncork()
         with self.lock:
             frame = self.session.close(code)
             if frame:
                 self.out.write_locked((frame,))
+        self.out.uncork()  # stop() from a handler corks the close too: it goes now
         self.out.flush()
         self.abort()
 

@@ -6,7 +6,7 @@ import threading
 import unittest
 
 from godot_ws.server import WebSocketServer
-from tests.support import SAMPLE_KEY, TIMEOUT, ServerTestCase, masked_frame
+from tests.support import SAMPLE_KEY, TIMEOUT, ServerTestCase, masked_frame, poll_until
 
 
 @unittest.skipUnless(hasattr(signal, "setitimer"), "needs setitimer")
@@ -129,3 +129,35 @@ class StopParkedPeerTests(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StopInsideDispatchTests(ServerTestCase):
+    """stop() called by a handler while poll() dispatches a batch (its writes are
+    corked) must still send the close frame, after the handler's reply."""
+
+    def test_close_frame_sent_when_stopping_from_a_handler(self):
+        from wsproto.events import BytesMessage, CloseConnection
+        client = self.ws()
+        self.rec.wait("client_connected")
+
+        calls = []
+
+        def on_data(peer_id):
+            calls.append(peer_id)
+            self.server.get_peer(peer_id).put_packet(b"reply")
+            self.server.stop()
+        self.server.connect("data_received", on_data)
+        # Two messages in one write: one batch of two, dispatched corked.
+        client.send_raw(masked_frame(2, b"a") + masked_frame(2, b"b"))
+        poll_until(self.server, lambda: not self.server.is_listening(), TIMEOUT)
+        self.assertFalse(self.server.is_listening(), "the handler did not run")
+        self.assertEqual(len(calls), 1, "data_received fired after stop()")
+        events = []
+        while True:
+            event = client.next_event()
+            if event is None:
+                break
+            events.append(event)
+        self.assertEqual(events[:1], [BytesMessage(data=b"reply")])
+        self.assertTrue(any(isinstance(e, CloseConnection) and e.code == 1000 for e in events),
+                        f"no close frame before EOF: {events}")
