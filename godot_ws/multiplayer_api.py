@@ -66,12 +66,12 @@ class _SyncedVar:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
         if instance is None:
             return self
         return instance.__dict__.get(self.name, self.default)
 
-    def __set__(self, instance: Any, value: Any) -> None:
+    def __set__(self, instance: object, value: Any) -> None:
         instance.__dict__[self.name] = value
 
 
@@ -121,7 +121,7 @@ slave = puppet      # Godot 3's deprecated keyword names
 sync = remotesync
 
 
-def _declared_mode(obj: Any, name: str, data: bool) -> RPCMode | None:
+def _declared_mode(obj: object, name: str, data: bool) -> RPCMode | None:
     """The mode a decorator gave member ``name`` of ``obj`` (the "script" mode), or None.
 
     ``data``: the rset lookup, which sees only attributes and properties; the rpc lookup
@@ -139,7 +139,7 @@ def _declared_mode(obj: Any, name: str, data: bool) -> RPCMode | None:
     return RPCMode(mode) if mode is not None else None
 
 
-def _node_key(path: Any) -> str | None:
+def _node_key(path: str | NodePath) -> str | None:
     """The registry key (path relative to the root) of a node path, resolved as
     Godot's ``root.get_node`` does; None when it leaves the root. "" is the root."""
     text = rpc.normalize_path(str(path)).partition(":")[0]
@@ -168,7 +168,7 @@ class RemoteNode:
     ``set_network_master``) bound to its MultiplayerAPI.
     """
 
-    def __init__(self, api: MultiplayerAPI, path: str, obj: Any, master: int) -> None:
+    def __init__(self, api: MultiplayerAPI, path: str, obj: object, master: int) -> None:
         self.api = api
         self.path = path
         self.obj = obj
@@ -478,7 +478,7 @@ class MultiplayerAPI(Object):
 
     # ------------------------------------------------------------ the nodes
 
-    def register(self, path: Any, obj: Any, master: int = 1) -> RemoteNode:
+    def register(self, path: str | NodePath, obj: object, master: int = 1) -> RemoteNode:
         """Make ``obj`` the node at ``path`` (relative to the root, e.g. ``"Main"``).
 
         ``master`` is its network master (Godot's default: 1, the server).
@@ -493,18 +493,18 @@ class MultiplayerAPI(Object):
         node = self._nodes[key] = RemoteNode(self, key, obj, int(master))
         return node
 
-    def unregister(self, path: Any) -> None:
+    def unregister(self, path: str | NodePath) -> None:
         """Remove the node at ``path``; later packets for it are dropped as unknown."""
         key = _node_key(path)
         if key is None or self._nodes.pop(key, None) is None:
             raise ValueError(f"no node is registered at {str(path)!r}")
 
-    def get_node(self, path: Any) -> RemoteNode | None:
+    def get_node(self, path: str | NodePath) -> RemoteNode | None:
         """The node registered at ``path`` (resolved as Godot's ``root.get_node``), or None."""
         key = _node_key(path)
         return self._nodes.get(key) if key else None
 
-    def _node(self, node: Any) -> RemoteNode:
+    def _node(self, node: object) -> RemoteNode:
         if isinstance(node, RemoteNode):
             if node.api is not self:
                 raise ValueError(f"{node!r} belongs to another MultiplayerAPI")
@@ -545,7 +545,7 @@ class MultiplayerAPI(Object):
             return False
         return True
 
-    def rpcp(self, node: Any, peer_id: int, unreliable: bool, method: str, args: Iterable[Any]) -> None:
+    def rpcp(self, node: object, peer_id: int, unreliable: bool, method: str, args: Iterable[Any]) -> None:
         """Call ``method`` on ``node`` at ``peer_id`` (0: everyone, -X: all but X), as Godot."""
         target = self._node(node)
         args = tuple(args)
@@ -561,7 +561,7 @@ class MultiplayerAPI(Object):
         elif skip:
             logger.error("RPC '%s' on yourself is not allowed by selected mode.", method)
 
-    def rsetp(self, node: Any, peer_id: int, unreliable: bool, property: str, value: Any) -> None:
+    def rsetp(self, node: object, peer_id: int, unreliable: bool, property: str, value: Any) -> None:
         """Set ``property`` of ``node`` at ``peer_id``, as Godot (the local set comes first)."""
         target = self._node(node)
         if not self._can_send("RSET"):
