@@ -8,6 +8,7 @@ import sys
 import threading
 
 from .enums import Error, WriteMode
+from .rooms import Room, Rooms
 from .server import WebSocketServer
 
 __all__ = ["main"]
@@ -24,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=9080, help="port (default 9080; 0 = any free port)")
     s.add_argument("--mode", choices=("relay", "echo"), default="relay",
                    help="relay: Godot high-level multiplayer hub (default); echo: raw echo")
+    s.add_argument("--rooms", action="store_true",
+                   help="relay: one game per room, ws://HOST:PORT/rooms/<name>; GET /rooms lists them")
+    s.add_argument("--max-peers", type=int, default=0, metavar="N",
+                   help="with --rooms: players per room (default 0: no limit)")
     s.add_argument("--protocols", default="", help="comma-separated accepted subprotocols")
     s.add_argument("--tls-cert", metavar="PEM", help="certificate (chain) file for wss://")
     s.add_argument("--tls-key", metavar="PEM", help="private key file for wss://")
@@ -46,6 +51,11 @@ def _echo(server: WebSocketServer, peer_id: int) -> None:
         peer.set_write_mode(WriteMode.WRITE_MODE_TEXT if peer.was_string_packet()
                             else WriteMode.WRITE_MODE_BINARY)
         peer.put_packet(data)
+
+
+def _drop_room_packets(room: Room) -> None:
+    """--rooms: the relay happens inside poll(); packets for the server are dropped."""
+    room.connect("peer_packet", lambda pid: room.get_packet())
 
 
 def _configure_tls(server: WebSocketServer, args: argparse.Namespace) -> str | None:
@@ -74,6 +84,9 @@ def serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    if args.rooms and args.mode != "relay" or args.max_peers and not args.rooms:
+        print("error: --rooms is for --mode relay, and --max-peers for --rooms", file=sys.stderr)
+        return 2
     if args.self_signed and args.tls_cert:
         print("error: use either --self-signed or --tls-cert/--tls-key", file=sys.stderr)
         return 2
@@ -96,6 +109,13 @@ def serve(args: argparse.Namespace) -> int:
     relay = args.mode == "relay"
     if not relay:
         server.connect("data_received", lambda pid: _echo(server, pid))
+    elif args.rooms:
+        try:
+            server.rooms = Rooms(max_peers=args.max_peers)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        server.rooms.connect("room_created", _drop_room_packets)
     else:
         # The relay itself happens inside poll(); packets for the server are dropped.
         server.connect("peer_packet", lambda pid: server.get_packet())
