@@ -95,23 +95,29 @@ class GameRulesTest(unittest.TestCase):
         self.assertEqual(self.game.positions, {})
 
 
-class GameSampleTest(unittest.TestCase):
-    """python samples/game_server.py 0, and two samples/godot/game_client.gd."""
+class SampleServerCase(unittest.TestCase):
+    """``python samples/<sample> 0`` as a child process, its output read by a thread."""
+
+    sample = "game_server.py"
+    env: dict = {}
 
     def setUp(self):
         godot.require_godot()
-        env = dict(os.environ, PYTHONPATH=str(SAMPLES.parent), PYTHONUNBUFFERED="1")
-        self.server = subprocess.Popen([sys.executable, str(SAMPLES / "game_server.py"), "0"],
+        env = dict(os.environ, PYTHONPATH=str(SAMPLES.parent), PYTHONUNBUFFERED="1", **self.env)
+        self.server = subprocess.Popen([sys.executable, str(SAMPLES / self.sample), "0"],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self.addCleanup(self.stop_server)
         self.server_lines: list[str] = []
+        self.new_line = threading.Condition()
         self.listening = threading.Event()
         self.reader = threading.Thread(target=self.read_server, daemon=True)
         self.reader.start()
 
     def read_server(self) -> None:
         for line in self.server.stdout:
-            self.server_lines.append(line.rstrip("\n"))
+            with self.new_line:
+                self.server_lines.append(line.rstrip("\n"))
+                self.new_line.notify_all()
             if "listening on" in line:
                 self.listening.set()
         self.listening.set()  # exited: let the test see why
@@ -130,11 +136,18 @@ class GameSampleTest(unittest.TestCase):
     def server_output(self) -> str:
         return "\n".join(["--- server:"] + self.server_lines)
 
-    def test_two_godot_clients_play(self):
+    def server_port(self) -> str:
         self.assertTrue(self.listening.wait(10), self.server_output())
         port = re.search(r"ws://127\.0\.0\.1:(\d+)", "\n".join(self.server_lines))
         self.assertIsNotNone(port, self.server_output())
-        env = {"GODOT_WS_URL": f"ws://127.0.0.1:{port.group(1)}", "GAME_SECONDS": GAME_SECONDS}
+        return port.group(1)
+
+
+class GameSampleTest(SampleServerCase):
+    """python samples/game_server.py 0, and two samples/godot/game_client.gd."""
+
+    def test_two_godot_clients_play(self):
+        env = {"GODOT_WS_URL": f"ws://127.0.0.1:{self.server_port()}", "GAME_SECONDS": GAME_SECONDS}
         runs = [GodotRun(SAMPLES / "godot" / "game_client.gd", env, RUN_TIMEOUT).start() for _ in range(2)]
         for run in runs:
             self.addCleanup(run.kill)
@@ -166,6 +179,49 @@ class GameSampleTest(unittest.TestCase):
             self.assertRegex(outputs, rf"player {i} joined at")
             self.assertRegex(outputs, rf"player {i} left")
 
+
+class RoomsSampleTest(SampleServerCase):
+    """python samples/rooms_server.py 0, and three samples/godot/rooms_client.gd: two meet in
+    room red (the second one picks it from the lobby), one stays alone in blue."""
+
+    sample = "rooms_server.py"
+    env = {"ROOMS_GRACE": "0.5"}
+
+    def test_rooms_are_separate_games(self):
+        url = f"ws://127.0.0.1:{self.server_port()}"
+        runs = [GodotRun(SAMPLES / "godot" / "rooms_client.gd",
+                         {"GODOT_WS_URL": url, "GODOT_WS_ROOM": room, "GAME_SECONDS": GAME_SECONDS},
+                         RUN_TIMEOUT) for room in ("red", "", "blue")]
+        for run in runs:
+            self.addCleanup(run.kill)
+        red, picker, blue = runs
+        red.start()
+        red.wait_for_line("joined room red")
+        picker.start()
+        blue.start()
+        codes = [run.wait() for run in runs]
+        outputs = self.server_output() + "".join(f"\n--- client:\n{r.output()}" for r in runs)
+        self.assertEqual(codes, [0, 0, 0], outputs)
+        ids = [int(re.search(r"joined room \w+ as player (\d+)", r.output()).group(1)) for r in runs]
+        self.assertIn("lobby: room red, 1/4 players", picker.lines, outputs)
+        self.assertIn("joining room red", picker.lines, outputs)
+        for run, other in ((red, ids[1]), (picker, ids[0])):
+            self.assertIn(f"player {other} is in the room", run.lines, outputs)
+            # the second player's hello reached both; the first one's was said before it came
+            self.assertIn(f"player {ids[1]} says: hello from {ids[1]}", run.lines, outputs)
+        self.assertIn(f"player {ids[2]} says: hello from {ids[2]}", blue.lines, outputs)
+        for i in ids[:2]:  # nothing of red reached blue
+            self.assertNotIn(str(i), blue.output(), outputs)
+        self.assertTrue(self.wait_for_line("room red closed") and self.wait_for_line("room blue closed"),
+                        outputs)
+        for room, i in (("red", ids[0]), ("red", ids[1]), ("blue", ids[2])):
+            self.assertIn(f"player {i} joined room {room}", self.server_output())
+
+    def wait_for_line(self, text: str, timeout: float = 10.0) -> bool:
+        """Wait until the server printed a line containing ``text``."""
+        with self.new_line:
+            return self.new_line.wait_for(lambda: any(text in line for line in self.server_lines),
+                                          timeout)
 
 if __name__ == "__main__":
     unittest.main()

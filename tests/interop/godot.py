@@ -144,6 +144,16 @@ class GodotRun:
             raise AssertionError(f"Godot exited without RESULT {name}\n{self.output()}")
         return self.results[name]
 
+    def wait_for_line(self, text: str, timeout: float | None = None,
+                      poll: Callable[[float], object] | None = None) -> str:
+        """Wait (polling as ``wait`` does) until Godot printed a line containing ``text``."""
+        def found() -> list[str]:
+            return [line for line in self.lines if text in line]
+        self._until(lambda: bool(found()) or self.is_done(), repr(text), timeout, poll)
+        if not found():
+            raise AssertionError(f"Godot exited without printing {text!r}\n{self.output()}")
+        return found()[0]
+
     def _until(self, condition: Callable[[], bool], what: str, timeout: float | None,
                poll: Callable[[float], object] | None) -> None:
         if self._proc is None:
