@@ -5,7 +5,6 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 
 from .enums import Error, WriteMode
 from .rooms import Room, Rooms
@@ -123,20 +122,31 @@ def serve(args: argparse.Namespace) -> int:
     if err != Error.OK:
         print(f"error: cannot listen on {args.bind}:{args.port}: {err.name}", file=sys.stderr)
         return 1
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = _StopFlag()
+    signal.signal(signal.SIGINT, stop.on_signal)
+    signal.signal(signal.SIGTERM, stop.on_signal)
     host = args.bind if args.bind != "*" else "0.0.0.0"
     print(f"listening on {'wss' if tls else 'ws'}://{host}:{server.get_port()}", flush=True)
     try:
-        while not stop.is_set():
-            server.poll(0.25)
+        while not stop.requested:
+            server.poll(1.0)  # a signal ends the wait at once
     finally:
-        server.stop(1001)
+        server.stop(1001)  # more signals meanwhile only set the flag again
+        # The rest of a burst must not kill the exit: Python restores the
+        # default actions (death) when it finalizes, but keeps "ignore".
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return 0
+
+
+class _StopFlag:
+    """A SIGINT/SIGTERM handler that only sets a flag: no lock, no I/O, so a
+    burst of signals (each may interrupt the previous handler) cannot deadlock."""
+
+    requested = False
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.requested = True
 
 
 def gen_cert(args: argparse.Namespace) -> int:

@@ -62,7 +62,11 @@ class MultiplayerSession:
         """Frames from ``sender``: relay them by Godot's rules, keep what is for the server."""
         peers = self.peers
         for data, _ in msgs:
-            relay = mp.relay_client_packet(sender, data, peers, self.owner.relay_policy)
+            try:
+                relay = mp.relay_client_packet(sender, data, peers, self.owner.relay_policy)
+            except Exception:  # the application's relay_policy: only this packet is lost
+                logger.exception("peer %d: relay_policy failed; packet dropped", sender)
+                continue
             if relay.error is not None:
                 logger.error("peer %d: dropped packet: %s", sender, relay.error)
                 continue

@@ -5,14 +5,19 @@ connection gets its peer thread (see ``transport/connection.py`` for who owns
 what). Everything in this module runs on the user's polling thread unless a
 method says otherwise: the peer map, the multiplayer packet queue and every
 signal belong to the thread that calls ``poll()``. ``put_packet`` and the
-``WebSocketPeer`` methods may be called from any thread.
+``WebSocketPeer`` methods may be called from any thread. One thread polls at a
+time: ``_poll_owner`` (a dict, claimed with the atomic ``setdefault``) holds
+its ident; a ``poll()`` from a handler on that thread continues the batch in
+progress (``_pending``, ``_current``). See README "Threading contract".
 """
 from __future__ import annotations
 
 import errno
 import ipaddress
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -106,6 +111,8 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         self.rooms: Rooms | None = None
         self._extra_headers: tuple[str, ...] = ()
         self._trusted_proxies: tuple[hs.Network, ...] = ()
+        self._poll_owner: dict[str, int] = {}
+        self._poll_depth = 0
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -121,6 +128,13 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         self._generation = getattr(self, "_generation", 0) + 1
         self._session = MultiplayerSession(self)
         self._games: Any = self._session  # where multiplayer peers play: one game, or Rooms
+        # Taken from the queue, not dispatched yet (a handler's poll() or a
+        # Ctrl-C in a handler leaves them for the next poll()).
+        self._pending: deque[ev.Event] = deque()
+        # The Data event being dispatched: [conn, messages, index of the next one].
+        self._current: list[Any] | None = None
+        # What a stop() interrupted by Ctrl-C has still to do (see stop()).
+        self._stopping: tuple[Any, ...] | None = None
 
     # -- context manager -------------------------------------------------------
 
@@ -275,6 +289,13 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
                 raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
         if self.rooms is not None and not gd_mp_api:
             raise ValueError("rooms need multiplayer mode: listen(port, protocols, gd_mp_api=True)")
+        # Every setting is checked before anything (socket, thread) is created.
+        close_timeout = _check_seconds("close_timeout", self.close_timeout)
+        ping_interval = _check_seconds("ping_interval", self.ping_interval, True)
+        ping_timeout = _check_seconds("ping_timeout", self.ping_timeout, True)
+        stall_timeout = _check_seconds("output_stall_timeout", self.output_stall_timeout, True)
+        if self._stopping is not None:
+            self.stop()  # finish a stop() that Ctrl-C interrupted
         if self._listening:
             logger.error("listen() called while already listening")
             return Error.ERR_ALREADY_IN_USE
@@ -306,14 +327,10 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         cfg = ConnectionConfig(
             cork=self._cork, events=self._events, writer=self._writer, protocols=self._protocols,
             limits=self._limits, handshake_timeout=self._handshake_timeout,
-            close_timeout=_check_seconds("close_timeout", self.close_timeout),
-            tls_context=tls_context, extra_headers=self._extra_headers,
-            trusted_proxies=self._trusted_proxies, **hooks,
-            compression=bool(self.compression),
-            ping_interval=_check_seconds("ping_interval", self.ping_interval, True),
-            ping_timeout=_check_seconds("ping_timeout", self.ping_timeout, True),
-            output_stall_timeout=_check_seconds("output_stall_timeout",
-                                                self.output_stall_timeout, True))
+            close_timeout=close_timeout, tls_context=tls_context,
+            extra_headers=self._extra_headers, trusted_proxies=self._trusted_proxies, **hooks,
+            compression=bool(self.compression), ping_interval=ping_interval,
+            ping_timeout=ping_timeout, output_stall_timeout=stall_timeout)
         self._port = listener.getsockname()[1]
         self._acceptor = Acceptor(listener, cfg, self._registry,
                                   lambda: self.refuse_new_connections)
@@ -338,16 +355,17 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
     def stop(self, close_code: int = 1000) -> None:
         """Close every peer (a ``close_code`` close frame: 1000 as Godot), the
         listener and every thread. No signal fires during or after it, as in
-        Godot. Idempotent.
+        Godot. Idempotent: a stop() that Ctrl-C interrupted finishes when called
+        again (or by the next ``listen()``).
         """
-        if not self._listening:
+        if self._listening and self._stopping is None:
+            self._stopping = (self._events, self._writer, self._registry, self._acceptor,
+                              close_code)
+        if self._stopping is None:
             return
-        events, writer, registry, acceptor = (self._events, self._writer,
-                                              self._registry, self._acceptor)
-        assert (events is not None and writer is not None and registry is not None
-                and acceptor is not None), "listen() sets them all"
         self._listening = False
         self._generation += 1
+        events, writer, registry, acceptor, close_code = self._stopping
         acceptor.stop()
         registry.close()  # a peer upgraded after the snapshot would escape stop()
         items = registry.snapshot()
@@ -366,8 +384,7 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         if any(t.is_alive() for _, t, _ in registry.snapshot()):
             logger.error("stop(): some peer threads did not finish in time")
         writer.stop()
-        events.clear()
-        events.wake()  # a poll() this stop() interrupted (signal handler) must return
+        events.close()  # also makes a poll() this stop() interrupted return
         for peer in self._peers.values():
             peer._mark_disconnected()
         if self._games is not self._session:
@@ -380,19 +397,43 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         """Wait up to ``timeout`` s for network events, then emit their signals (Godot: ``poll``).
 
         The signals fire on the calling thread, in arrival order per peer.
-        ``poll(0)`` never blocks; ``poll(None)`` waits for the next event.
-        Deferred calls run last.
+        ``poll(0)`` never blocks; ``poll(None)`` waits for the next event. On
+        the main thread a signal ends the wait at once. Deferred calls run last.
+        One thread polls at a time: ``RuntimeError`` if another thread is in
+        ``poll()``; from a handler, ``poll()`` goes on with the batch in
+        progress, in order.
         """
         if timeout is not None:
             timeout = _check_seconds("timeout", timeout, allow_zero=True)
+        me = threading.get_ident()
+        owner = self._poll_owner.setdefault("thread", me)  # atomic: one claim wins
+        if owner != me:
+            raise RuntimeError(f"poll() is already running on thread {owner}; poll a server "
+                               "from one thread at a time (README: Threading contract)")
+        # Depth 0 with our claim: the outermost poll(), or a claim that a Ctrl-C
+        # left behind on this thread; either way this call releases it.
+        outer = self._poll_depth == 0
+        self._poll_depth += 1
+        try:
+            self._poll(timeout)
+        finally:
+            self._poll_depth -= 1
+            if outer:
+                self._poll_depth = 0
+                self._poll_owner.pop("thread", None)
+
+    def _poll(self, timeout: float | None) -> None:
         events = self._events
         if events is not None and self._listening:
             generation = self._generation
-            if self._games is not self._session:
-                timeout = self._games._wait(timeout)  # a room may close before then
-            batch = events.take_all(timeout)
-            if self._generation == generation:  # else stop() ran meanwhile (signal handler)
-                self._dispatch(batch)
+            if not self._pending and self._current is None:
+                if self._games is not self._session:
+                    timeout = self._games._wait(timeout)  # a room may close before then
+                batch = events.take_all(timeout)
+                if self._generation == generation:  # else stop() ran meanwhile (signal handler)
+                    self._pending.extend(batch)
+            if self._pending or self._current is not None:
+                self._dispatch()
             if self._generation == generation and self._games is not self._session:
                 self._games._expire()
         elif timeout:
@@ -403,35 +444,36 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         if self._events is not None:
             self._events.wake()
 
-    def _dispatch(self, batch: list[ev.Event]) -> None:
-        if len(batch) == 1 and (type(batch[0]) is not ev.Data or len(batch[0][1]) == 1):
-            self._dispatch_events(batch)  # one message: nothing to gather, write at once
-            return
+    def _dispatch(self) -> None:
         cork = self._cork
+        pending = self._pending
+        if cork.owner or (len(pending) == 1 and self._current is None and (
+                type(pending[0]) is not ev.Data or len(pending[0][1]) == 1)):
+            # A handler's poll() (the outer one holds the cork), or one message:
+            # nothing to gather, write at once.
+            self._dispatch_pending()
+            return
         cork.begin()
         try:
-            self._dispatch_events(batch)
+            self._dispatch_pending()
         finally:
             cork.end()
 
-    def _dispatch_events(self, batch: list[ev.Event]) -> None:
+    def _dispatch_pending(self) -> None:
+        """Dispatch ``_pending`` in order; a handler's ``poll()`` continues it."""
         generation = self._generation
-        mp_mode = self._mp
-        for event in batch:
-            if self._generation != generation:
-                return  # stop() ran inside a handler: nothing more fires
+        pending = self._pending
+        if self._current is not None:
+            self._deliver(self._current)
+        while pending and self._generation == generation:  # else stop() ran in a handler
+            event = pending.popleft()
             cls = type(event)
             conn = event.conn  # type: ignore[union-attr]  # ConnectFailed: client queues only
             if cls is ev.Data:
-                msgs = event.messages  # type: ignore[union-attr]
-                conn.took(len(msgs), event.nbytes)  # type: ignore[union-attr]
-                peer = conn.peer
-                if peer is None:
-                    continue
-                if mp_mode:
-                    self._games.receive(conn.peer_id, msgs)
-                else:
-                    self._raw_data(conn.peer_id, peer, msgs)
+                conn.took(len(event.messages), event.nbytes)  # type: ignore[union-attr]
+                if conn.peer is not None:
+                    self._current = [conn, event.messages, 0]  # type: ignore[union-attr]
+                    self._deliver(self._current)
             elif cls is ev.Connected:
                 self._connected(conn, event.protocol)  # type: ignore[union-attr]
             elif cls is ev.CloseRequest:
@@ -442,6 +484,25 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
                 conn.failure_close()  # after the replies to the messages before it
             elif cls is ev.Disconnected:
                 self._disconnected(conn, event.clean)  # type: ignore[union-attr]
+
+    def _deliver(self, current: list[Any]) -> None:
+        """The messages of one Data event from ``current[2]`` on, one signal each."""
+        conn, msgs = current[0], current[1]
+        peer, peer_id = conn.peer, conn.peer_id
+        generation = self._generation
+        n = len(msgs)
+        while current[2] < n and self._generation == generation:
+            data, is_text = msgs[current[2]]
+            current[2] += 1  # first: a handler's poll() must not deliver it again
+            if self._mp:
+                self._games.receive(peer_id, msgs[current[2] - 1:current[2]])
+            else:
+                dropped = peer._receive(data, is_text)
+                if dropped:
+                    logger.error("peer %d: %s", peer_id, dropped)
+                self.emit_signal("data_received", peer_id)
+        if self._current is current:
+            self._current = None
 
     def _connected(self, conn: PeerConnection, protocol: str) -> None:
         peer_id = mp.new_peer_id(self._peers)
@@ -468,16 +529,6 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         else:
             self.emit_signal("client_disconnected", peer_id, bool(clean))
             self._peers.pop(peer_id, None)
-
-    def _raw_data(self, peer_id: int, peer: WebSocketPeer, msgs: list[tuple[bytes, bool]]) -> None:
-        generation = self._generation
-        for data, is_text in msgs:
-            if self._generation != generation:
-                return  # stop() ran inside a handler: nothing more fires
-            dropped = peer._receive(data, is_text)
-            if dropped:
-                logger.error("peer %d: %s", peer_id, dropped)
-            self.emit_signal("data_received", peer_id)
 
     # -- multiplayer mode ------------------------------------------------------
 

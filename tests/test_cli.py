@@ -1,4 +1,5 @@
-"""python -m godot_ws: gen-cert, serve over wss (files and --self-signed), argument errors."""
+"""python -m godot_ws: gen-cert, serve over wss (files and --self-signed), argument errors, signal bursts."""
+import contextlib
 import os
 import signal
 import ssl
@@ -6,8 +7,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,6 +110,60 @@ class CliTests(unittest.TestCase):
         done = cli("serve", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.pem")
         self.assertEqual(done.returncode, 1)
         self.assertIn("cannot load", done.stderr)
+
+
+class SignalBurstTests(unittest.TestCase):
+    """Bursts of SIGTERM/SIGINT (a process-group kill, an impatient double Ctrl-C):
+    every peer gets 1001 and ``serve`` exits 0, every time (its handler only sets
+    a flag; a handler taking a lock deadlocked when a signal re-entered it)."""
+
+    TRIALS = 20
+    PEERS = 2
+    BURST = 30
+
+    def trial(self, signum):
+        server = ServeProcess("--mode", "echo")
+        try:
+            with contextlib.ExitStack() as clients:
+                url = server.url()
+                peers = [clients.enter_context(connect(url, open_timeout=WAIT, close_timeout=5))
+                         for _ in range(self.PEERS)]
+                for ws in peers:
+                    ws.send("up")
+                    self.assertEqual(ws.recv(timeout=WAIT), "up")
+                start = time.monotonic()
+                for i in range(self.BURST):
+                    server.proc.send_signal(signum)
+                    if i % 3 == 2:
+                        time.sleep(0.002)  # spread the burst over the wake-up and stop()
+                code = server.proc.wait(WAIT)
+                elapsed = time.monotonic() - start
+                codes = []
+                for ws in peers:
+                    with self.assertRaises(ConnectionClosed) as closed:
+                        ws.recv(timeout=WAIT)
+                    codes.append(closed.exception.rcvd.code if closed.exception.rcvd else None)
+        finally:
+            server.stop()
+        self.assertEqual(code, 0, server.stderr)
+        self.assertEqual(codes, [1001] * self.PEERS)
+        self.assertNotIn("Traceback", server.stderr)
+        return elapsed
+
+    def bursts(self, signum):
+        times = [self.trial(signum) for _ in range(self.TRIALS)]
+        self.assertLess(max(times), WAIT / 2)
+        if os.environ.get("GODOT_WS_FIGURES"):
+            print(f"\n{signal.Signals(signum).name} x{self.BURST}: {self.TRIALS}/{self.TRIALS} "
+                  f"exited 0 with 1001; exit after the first signal: median "
+                  f"{sorted(times)[len(times) // 2] * 1000:.0f} ms, max {max(times) * 1000:.0f} ms",
+                  file=sys.stderr)
+
+    def test_sigterm_bursts(self):
+        self.bursts(signal.SIGTERM)
+
+    def test_sigint_bursts(self):
+        self.bursts(signal.SIGINT)
 
 
 if __name__ == "__main__":

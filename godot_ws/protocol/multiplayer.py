@@ -177,6 +177,8 @@ def apply_policy(policy: RelayPolicy, frm: int, to: int, payload: bytes) -> int 
     if verdict is RelayVerdict.DROP or verdict is False:
         return None
     if isinstance(verdict, int):
+        if not -2**31 <= verdict < 2**31:
+            raise ValueError(f"relay policy redirected to {verdict}, which is not an int32 peer id")
         return verdict
     raise TypeError(f"relay policy returned {verdict!r}; return RelayVerdict.ALLOW, "
                     "RelayVerdict.DROP or a peer id to redirect to")

@@ -2,17 +2,27 @@
 
 Peer threads append whole batches (everything one socket read produced) with
 one lock acquisition; the polling thread takes everything queued at once. The
-polling thread is woken only when it is actually waiting, through a lock used
-as a binary semaphore: cheaper than a Condition (no lock allocated per wait,
-and the waker never holds a lock the woken thread needs first).
+polling thread is woken only when it is actually waiting, by one byte on the
+queue's socket pair. The wait is ``select.poll`` on that socket, and, on the
+main thread, also on a process-wide socket pair given to
+``signal.set_wakeup_fd`` for the duration of the wait: a signal then ends the
+wait at once (after its Python handler ran), so a handler that only sets a
+flag is seen by the loop around ``poll()`` without delay. No lock is held
+while waiting, and only one thread may wait at a time (a second one gets
+``RuntimeError`` at once).
 
-Locks: ``_lock`` guards ``_events``, ``_waiting`` and ``_signaled``;
-``_wakeup`` is held by the queue except between a producer's release and the
-waiting consumer's acquire.
+Locks: ``_lock`` guards ``_events``, ``_waiting``, ``_signaled`` and
+``_close_after_wait``. ``wake()`` takes no lock (a Python signal handler may
+call it).
 """
 from __future__ import annotations
 
+import os
+import select
+import signal
+import socket
 import threading
+import time
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 if TYPE_CHECKING:
@@ -20,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "ProtocolFailure",
            "Disconnected", "ConnectFailed", "Event"]
-
 
 # Events are small immutable tuples (no per-event dict); ``conn`` is the
 # transport connection the event belongs to.
@@ -65,14 +74,62 @@ class ConnectFailed(NamedTuple):
 Event = Union[Connected, Data, CloseRequest, ProtocolFailure, Disconnected, ConnectFailed]
 
 
+def _socketpair() -> tuple[socket.socket, socket.socket]:
+    r, w = socket.socketpair()
+    r.setblocking(False)
+    w.setblocking(False)
+    return r, w
+
+
+# A process-wide pipe, never closed: a wakeup fd that an interrupted restore
+# left set must never point at a descriptor that was closed and reused.
+_SIGNAL_R, _SIGNAL_W = os.pipe()
+os.set_blocking(_SIGNAL_R, False)
+os.set_blocking(_SIGNAL_W, False)
+
+
+def _claim_signal_wakeup() -> bool:
+    """Route signals to ``_SIGNAL_W`` while this (main) thread waits; False when
+    not on the main thread or when the application has its own wakeup fd."""
+    try:
+        old = signal.set_wakeup_fd(_SIGNAL_W, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        return False
+    if old in (-1, _SIGNAL_W):
+        return True
+    signal.set_wakeup_fd(old)  # someone else's (asyncio, the application): give it back
+    return False
+
+
+def _drain(sock: socket.socket) -> None:
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:  # BlockingIOError: empty
+        pass
+
+
+def _drain_signals() -> None:
+    try:
+        while os.read(_SIGNAL_R, 4096):
+            pass
+    except OSError:  # BlockingIOError: empty
+        pass
+
+
 class EventQueue:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._wakeup = threading.Lock()
-        self._wakeup.acquire()
         self._events: list[Event] = []
         self._waiting = False
         self._signaled = False
+        self._close_after_wait = False
+        self._wake_r, self._wake_w = _socketpair()
+        self._poll_own = select.poll()
+        self._poll_own.register(self._wake_r, select.POLLIN)
+        self._poll_sig = select.poll()
+        self._poll_sig.register(self._wake_r, select.POLLIN)
+        self._poll_sig.register(_SIGNAL_R, select.POLLIN)
 
     def _signal_locked(self) -> bool:
         if self._waiting and not self._signaled:
@@ -85,41 +142,89 @@ class EventQueue:
             self._events.append(event)
             wake = self._signal_locked()
         if wake:
-            self._wakeup.release()
+            self.wake()
 
     def put_many(self, events: list[Event]) -> None:
         with self._lock:
             self._events.extend(events)
             wake = self._signal_locked()
         if wake:
-            self._wakeup.release()
+            self.wake()
 
     def wake(self) -> None:
-        """Make a blocked :meth:`take_all` return (e.g. after ``call_deferred``)."""
-        with self._lock:
-            wake = self._signal_locked()
-        if wake:
-            self._wakeup.release()
+        """Make the current or the next :meth:`take_all` wait return (e.g. after
+        ``call_deferred``). Takes no lock: safe from a Python signal handler."""
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:  # buffer full (a wake is pending anyway) or closed
+            pass
 
     def take_all(self, timeout: float | None) -> list[Event]:
-        """Everything queued; waits up to ``timeout`` s (None: forever) for the first event."""
+        """Everything queued; waits up to ``timeout`` s (None: forever) for the
+        first event, a :meth:`wake` or (main thread) a signal. Raises
+        ``RuntimeError`` if another thread is already waiting."""
         with self._lock:
             if self._events or (timeout is not None and timeout <= 0):
                 events, self._events = self._events, []
                 return events
+            if self._waiting:
+                raise RuntimeError("another thread is already waiting on this event queue")
             self._waiting = True
             self._signaled = False
-        got = False
         try:
-            got = self._wakeup.acquire(timeout=-1 if timeout is None else timeout)
-        finally:  # also when interrupted (Ctrl-C): leave the semaphore consistent
+            self._wait(timeout)
+        finally:  # also when interrupted (Ctrl-C): what was queued stays queued
             with self._lock:
                 self._waiting = False
-                if self._signaled and not got:
-                    self._wakeup.acquire()  # released just after our wait ended
-                events, self._events = self._events, []
+                close = self._close_after_wait
+            if close:
+                self._close_now()
+        with self._lock:
+            events, self._events = self._events, []
         return events
+
+    def _wait(self, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        on_signals = threading.current_thread() is threading.main_thread() \
+            and _claim_signal_wakeup()
+        try:
+            poller = self._poll_sig if on_signals else self._poll_own
+            while True:
+                ms = None
+                if deadline is not None:
+                    ms = max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
+                ready = poller.poll(ms)
+                if ready:
+                    # Any byte ends the wait: a spurious early return costs one
+                    # more poll(), a missed wake-up would cost a whole timeout.
+                    _drain(self._wake_r)
+                    if on_signals:
+                        _drain_signals()
+                    return
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+        finally:
+            if on_signals:
+                signal.set_wakeup_fd(-1)
 
     def clear(self) -> None:
         with self._lock:
             self._events = []
+
+    def close(self) -> None:
+        """Release the socket pair (now, or when the current wait ends)."""
+        with self._lock:
+            self._events = []
+            if self._waiting:
+                self._close_after_wait = True
+                waiting = True
+            else:
+                waiting = False
+        if waiting:
+            self.wake()
+        else:
+            self._close_now()
+
+    def _close_now(self) -> None:
+        self._wake_r.close()
+        self._wake_w.close()
