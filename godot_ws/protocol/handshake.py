@@ -108,7 +108,9 @@ def _check_key(key: str) -> None:
 
 
 def check_request(req: Request) -> None:
-    """Godot's header checks (spec §2.2, items 4-7), plus a well-formed key."""
+    """Godot's header checks (spec §2.2, items 4-7), plus a well-formed key and
+    exactly one non-empty ``Host`` (RFC 6455 §4.1, RFC 7230 §5.4), which Godot
+    does not check."""
     h = req.headers
     if h.get("upgrade", "").lower() != "websocket":
         raise HandshakeError("missing or invalid Upgrade header")
@@ -120,6 +122,10 @@ def check_request(req: Request) -> None:
     _check_key(h["sec-websocket-key"])
     if "connection" not in h:
         raise HandshakeError("missing Connection header")
+    hosts = [value for name, value in req.raw_headers if name == "host"]
+    if len(hosts) != 1 or not hosts[0]:
+        raise HandshakeError("missing Host header" if not hosts or not hosts[0]
+                             else "more than one Host header")
 
 
 def select_subprotocol(client_header: str | None,

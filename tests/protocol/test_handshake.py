@@ -92,6 +92,14 @@ class RejectTests(unittest.TestCase):
     def test_connection_required(self):
         self.rejects(request(*[h for h in GOOD if not h.startswith("Connection")]))
 
+    def test_host_required_once(self):
+        no_host = [h for h in GOOD if not h.startswith("Host")]
+        err = self.rejects(request(*no_host, "X-Other: 1"))
+        self.assertIn("Host", str(err))
+        self.rejects(request(*no_host, "Host:"))
+        self.rejects(request(*GOOD, "Host: y"))
+        check(request(*no_host, "host: example.org:8080"))  # any case, with a port
+
     def test_oversize(self):
         self.rejects(request(*GOOD, "X-Pad: " + "a" * 4096), 431)
 

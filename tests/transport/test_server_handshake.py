@@ -37,6 +37,12 @@ class HandshakeSocketTests(ServerTestCase):
         self.ws("chat")
         self.assertEqual(self.rec.wait("client_connected")[0][1], "chat")
 
+    def test_missing_host_rejected_with_400(self):
+        out = self.answer(GOOD.replace(b"Host: x\r\n", b"X-Not-Host: x\r\n"))
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 Bad Request\r\n"), out)
+        self.assertIn(b"missing Host header", out)
+        self.assertEqual(self.rec.calls, [])
+
     def test_missing_protocol_rejected_with_400(self):
         self.assertTrue(self.answer(GOOD).startswith(b"HTTP/1.1 400 "))
         self.assertEqual(self.rec.calls, [])
