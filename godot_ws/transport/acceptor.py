@@ -6,9 +6,16 @@ records the pair in the :class:`Registry`, which ``stop()`` uses to reach
 every socket and join every thread. ``Registry._lock`` guards its dict.
 The acceptor never reads or writes a peer socket; a refused connection is
 closed before anyone reads it, as Godot does.
+
+Out of descriptors (EMFILE/ENFILE) or memory, ``accept`` fails while the
+listener stays readable: the acceptor then stops watching the listener and
+waits (50 ms doubling to 1 s, or until a peer's descriptor is released,
+whichever comes first) instead of retrying in a loop, logging at most one
+line per second; the connections meanwhile wait in the kernel's queue.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import selectors
 import socket
@@ -17,7 +24,7 @@ import time
 from typing import Any, Callable
 
 from .connection import ConnectionConfig, PeerConnection, run_peer
-from .sockets import close_quietly
+from .sockets import close_quietly, drain
 
 __all__ = ["Acceptor", "Registry", "open_listener"]
 
@@ -31,6 +38,8 @@ class Registry:
         self._lock = threading.Lock()
         self._items: dict[socket.socket, tuple[threading.Thread, PeerConnection | None]] = {}
         self._closed = False
+        #: Called after each release (any thread): the acceptor resumes if it paused.
+        self.on_release: Callable[[], None] | None = None
 
     def add(self, sock: socket.socket, thread: threading.Thread) -> None:
         with self._lock:
@@ -52,8 +61,11 @@ class Registry:
             self._closed = True
 
     def release(self, sock: socket.socket) -> None:
+        """Forget ``sock`` (closed by now: its descriptor is free again)."""
         with self._lock:
             self._items.pop(sock, None)
+        if self.on_release is not None:
+            self.on_release()
 
     def snapshot(self) -> list[tuple[socket.socket, threading.Thread, PeerConnection | None]]:
         with self._lock:
@@ -75,8 +87,47 @@ def open_listener(bind_ip: str, port: int, backlog: int = 512) -> socket.socket:
     return socket.create_server((bind_ip, port), family=family, backlog=backlog)
 
 
+# accept() errors about the connection itself (Linux reports them from accept):
+# take the next one at once.
+_CONNECTION_ERRORS = {errno.ECONNABORTED, errno.EPROTO, errno.ECONNRESET, errno.EPERM}
+_FIRST_PAUSE = 0.05
+_MAX_PAUSE = 1.0
+_LOG_EVERY = 1.0
+
+
+class _Backoff:
+    """Pauses after failed accepts, and their log lines (at most one per second)."""
+
+    def __init__(self) -> None:
+        self.pause = 0.0
+        self.failures = 0
+        self._logged_at = -_LOG_EVERY
+        self._unlogged = 0
+
+    def failed(self, exc: OSError) -> float:
+        self.failures += 1
+        self.pause = min(_MAX_PAUSE, self.pause * 2) if self.pause else _FIRST_PAUSE
+        now = time.monotonic()
+        if now - self._logged_at >= _LOG_EVERY:
+            more = f" ({self._unlogged} more since the last report)" if self._unlogged else ""
+            logger.error("accept failed: %s%s; pausing accepts until descriptors return",
+                         exc, more)
+            self._logged_at = now
+            self._unlogged = 0
+        else:
+            self._unlogged += 1
+        return self.pause
+
+    def succeeded(self) -> None:
+        if self.failures:
+            logger.warning("accepting again after %d failed accepts", self.failures)
+            self.failures = self._unlogged = 0
+            self.pause = 0.0
+
+
 class Acceptor:
-    """Accepts connections until :meth:`stop`; woken through a socket pair."""
+    """Accepts connections until :meth:`stop`; woken through a socket pair
+    (to stop, or when a descriptor returns during a pause)."""
 
     def __init__(self, listener: socket.socket, cfg: ConnectionConfig, registry: Registry,
                  refuse: Callable[[], bool]) -> None:
@@ -85,18 +136,29 @@ class Acceptor:
         self.registry = registry
         self._refuse = refuse
         self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._stopping = False
+        self._backoff = _Backoff()
+        registry.on_release = self._descriptor_returned
         self.thread = threading.Thread(target=self._run, name="godot_ws-acceptor", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
-    def stop(self) -> None:
-        self._stopping = True
+    def _wake(self) -> None:
         try:
             self._wake_w.send(b"\0")
-        except OSError:
+        except OSError:  # a wake-up is pending already (buffer full), or stopped
             pass
+
+    def _descriptor_returned(self) -> None:
+        if self._backoff.pause:
+            self._wake()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake()
         self.thread.join(5.0)
         self._wake_r.close()
         self._wake_w.close()
@@ -104,21 +166,34 @@ class Acceptor:
     def _run(self) -> None:
         listener = self.listener
         listener.setblocking(False)
+        backoff = self._backoff
         sel = selectors.DefaultSelector()
-        sel.register(listener, selectors.EVENT_READ)
         sel.register(self._wake_r, selectors.EVENT_READ)
+        watching = False
         try:
             while not self._stopping:
-                sel.select()
+                if not backoff.pause and not watching:
+                    sel.register(listener, selectors.EVENT_READ)
+                    watching = True
+                ready = sel.select(backoff.pause or None)
+                if any(key.fileobj is self._wake_r for key, _ in ready):
+                    drain(self._wake_r)
+                pause, backoff.pause = backoff.pause, 0.0
                 while not self._stopping:
                     try:
                         sock, addr = listener.accept()
                     except (BlockingIOError, InterruptedError):
                         break
                     except OSError as exc:
-                        logger.error("accept failed: %s", exc)
-                        time.sleep(0.05)  # e.g. EMFILE: back off instead of spinning
+                        if exc.errno in _CONNECTION_ERRORS:
+                            continue
+                        backoff.pause = pause  # doubles from the last pause
+                        backoff.failed(exc)
+                        if watching:  # it stays readable: stop watching during the pause
+                            sel.unregister(listener)
+                            watching = False
                         break
+                    backoff.succeeded()
                     self._start_peer(sock, addr)
         finally:
             sel.close()

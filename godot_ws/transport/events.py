@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, NamedTuple, Union
 if TYPE_CHECKING:
     from .connection import PeerConnection
 
+from .sockets import drain
+
 __all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "ProtocolFailure",
            "Disconnected", "ConnectFailed", "Event"]
 
@@ -99,14 +101,6 @@ def _claim_signal_wakeup() -> bool:
         return True
     signal.set_wakeup_fd(old)  # someone else's (asyncio, the application): give it back
     return False
-
-
-def _drain(sock: socket.socket) -> None:
-    try:
-        while sock.recv(4096):
-            pass
-    except OSError:  # BlockingIOError: empty
-        pass
 
 
 def _drain_signals() -> None:
@@ -197,7 +191,7 @@ class EventQueue:
                 if ready:
                     # Any byte ends the wait: a spurious early return costs one
                     # more poll(), a missed wake-up would cost a whole timeout.
-                    _drain(self._wake_r)
+                    drain(self._wake_r)
                     if on_signals:
                         _drain_signals()
                     return

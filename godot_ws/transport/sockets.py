@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import socket
 
-__all__ = ["close_quietly", "shutdown"]
+__all__ = ["close_quietly", "drain", "shutdown"]
 
 
 def shutdown(sock: socket.socket) -> None:
@@ -27,4 +27,13 @@ def close_quietly(sock: socket.socket) -> None:
     try:
         sock.close()
     except OSError:
+        pass
+
+
+def drain(sock: socket.socket) -> None:
+    """Read a non-blocking wake-up socket empty."""
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:  # BlockingIOError: empty
         pass
