@@ -122,10 +122,11 @@ def check_request(req: Request) -> None:
     _check_key(h["sec-websocket-key"])
     if "connection" not in h:
         raise HandshakeError("missing Connection header")
-    hosts = [value for name, value in req.raw_headers if name == "host"]
-    if len(hosts) != 1 or not hosts[0]:
-        raise HandshakeError("missing Host header" if not hosts or not hosts[0]
-                             else "more than one Host header")
+    host = h.get("host", "")
+    if not host:
+        raise HandshakeError("missing Host header")
+    if "," in host:  # repeated headers are joined with ","; a host never has one
+        raise HandshakeError("more than one Host header")
 
 
 def select_subprotocol(client_header: str | None,
