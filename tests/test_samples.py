@@ -1,7 +1,7 @@
 """The samples: every one compiles; the game sample plays with two real Godot 3.2.3 clients.
 
 The echo, chat and relay samples listen on a fixed port and loop forever, so they are only
-compiled. samples/game_server.py takes its port from argv (0: any free port) and prints
+compiled. samples/graceful_shutdown.py runs as a child process that gets bursts of signals. samples/game_server.py takes its port from argv (0: any free port) and prints
 it; it runs as a child process with two samples/godot/game_client.gd clients.
 """
 from __future__ import annotations
@@ -17,6 +17,9 @@ import tempfile
 import threading
 import unittest
 from pathlib import Path
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from godot_ws.variant.types import Vector2
 from tests.interop import godot
@@ -222,6 +225,45 @@ class RoomsSampleTest(SampleServerCase):
         with self.new_line:
             return self.new_line.wait_for(lambda: any(text in line for line in self.server_lines),
                                           timeout)
+
+
+class GracefulShutdownSampleTest(unittest.TestCase):
+    """samples/graceful_shutdown.py: a burst of SIGTERM or SIGINT, and every peer gets 1001."""
+
+    def run_sample(self, signum):
+        proc = subprocess.Popen([sys.executable, str(SAMPLES / "graceful_shutdown.py"), "0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=SAMPLES.parent)
+        try:
+            line = proc.stdout.readline()
+            self.assertTrue(line.startswith("listening on ws://"), line)
+            url = line.split()[-1]
+            with connect(url, open_timeout=RUN_TIMEOUT) as a, connect(url, open_timeout=RUN_TIMEOUT) as b:
+                a.send("ping")
+                self.assertEqual(a.recv(timeout=RUN_TIMEOUT), "ping")
+                for _ in range(10):
+                    proc.send_signal(signum)
+                codes = []
+                for ws in (a, b):
+                    with self.assertRaises(ConnectionClosed) as closed:
+                        ws.recv(timeout=RUN_TIMEOUT)
+                    codes.append(closed.exception.rcvd.code if closed.exception.rcvd else None)
+            self.assertEqual(proc.wait(RUN_TIMEOUT), 0)
+            self.assertEqual(codes, [1001, 1001])
+            self.assertEqual(proc.stdout.read(), "stopped\n")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_sigterm_burst(self):
+        self.run_sample(signal.SIGTERM)
+
+    def test_sigint_burst(self):
+        self.run_sample(signal.SIGINT)
+
 
 if __name__ == "__main__":
     unittest.main()
