@@ -1,8 +1,9 @@
 """The samples: every one compiles; the game sample plays with two real Godot 3.2.3 clients.
 
 The echo, chat and relay samples listen on a fixed port and loop forever, so they are only
-compiled. samples/graceful_shutdown.py runs as a child process that gets bursts of signals. samples/game_server.py takes its port from argv (0: any free port) and prints
-it; it runs as a child process with two samples/godot/game_client.gd clients.
+compiled. samples/graceful_shutdown.py runs as a child process that gets bursts of signals.
+samples/game_server.py takes its port from argv (0: any free port) and prints it; it runs
+as a child process with two samples/godot/game_client.gd clients.
 """
 from __future__ import annotations
 
