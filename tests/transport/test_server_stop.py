@@ -161,3 +161,25 @@ class StopInsideDispatchTests(ServerTestCase):
         self.assertEqual(events[:1], [BytesMessage(data=b"reply")])
         self.assertTrue(any(isinstance(e, CloseConnection) and e.code == 1000 for e in events),
                         f"no close frame before EOF: {events}")
+
+
+class StopInsideMultiplayerDispatchTests(ServerTestCase):
+    """Multiplayer mode: stop() in a peer_packet handler ends the batch too."""
+    mp = True
+
+    def test_no_peer_packet_after_stop_in_handler(self):
+        import struct
+        client = self.ws()
+        self.rec.wait("peer_connected")
+        peer_id = self.rec.of("peer_connected")[0][0]
+        calls = []
+
+        def on_packet(sender):
+            calls.append(sender)
+            self.server.stop()
+        self.server.connect("peer_packet", on_packet)
+        packet = struct.pack("<Bii", 0, peer_id, 1) + b"x"
+        client.send_raw(masked_frame(2, packet) + masked_frame(2, packet))
+        poll_until(self.server, lambda: not self.server.is_listening(), TIMEOUT)
+        self.assertFalse(self.server.is_listening(), "the handler did not run")
+        self.assertEqual(calls, [peer_id], "peer_packet fired after stop()")
