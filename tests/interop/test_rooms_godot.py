@@ -159,11 +159,12 @@ class RoomsGodotTest(unittest.TestCase):
                 self.assertEqual(run.results["welcome"].details, f"sender=1 text={room} welcomes {me}")
 
         # Red ends: its players leave, the lobby follows, and red closes after its grace.
+        red_room = self.server.rooms.get_room("red")
         self.assertEqual(self.apis["red"].send_bytes(b"end"), Error.OK)
         for run in runs["red"]:
             run.wait(poll=lambda step: self.poll(step))
             run.assert_ok(self, "id", "peers", "welcome", "to_all", "seen", "left")
-        self.until("red empty", lambda: not self.server.rooms.get_room("red").get_peer_ids())
+        self.until("red empty", lambda: not red_room.get_peer_ids())
         listed = {r["name"]: r["players"] for r in self.lobby()}
         if "red" in listed:  # still in its grace period
             self.assertEqual(listed, {"red": 0, "blue": 2})
