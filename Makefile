@@ -12,7 +12,7 @@ DOCS_BUILD := docs/_build
 # -W --keep-going: every warning is reported and fails the build; -n: broken references too.
 SPHINXOPTS ?= -W --keep-going -n -q -E
 
-.PHONY: run test lint docs bench venv godot chromium clean
+.PHONY: run test lint docs bench venv godot chromium nginx clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ endef
 godot:
 	$(call need_apt,godot3-server,godot3-server)
 
+# Debian's nginx fronts two rooms servers in tests/interop/test_nginx_rooms.py.
+nginx:
+	$(call need_apt,nginx,nginx)
+
 # Headless Chromium (Debian's chromium) is the browser of tests/browser/.
 chromium:
 	$(call need_apt,chromium,chromium)
@@ -58,7 +62,7 @@ lint: venv
 	$(VENV)/bin/mypy
 
 # The suite under .venv's Python, then under the oldest and newest other supported CPython found.
-test: venv godot chromium lint docs
+test: venv godot chromium nginx lint docs
 	$(VPY) -m unittest discover -s tests -t . -p 'test_*.py'
 	tools/test_pythons.sh
 
