@@ -79,6 +79,7 @@ SessionEvent = Union[Message, PongReceived, CloseReceived, ProtocolError]
 NO_CODE = 0
 _NO_STATUS_RCVD = 1005
 _MESSAGE_TOO_BIG = 1009
+_UNBOUNDED = 1 << 62
 
 
 def valid_close_code(code: int) -> bool:
@@ -135,6 +136,8 @@ class Session:
         self._parts: list[bytes] = []
         self._size = 0
         self._out: list[bytes] = []
+        #: :meth:`receive` stopped at its budget: more may be buffered.
+        self.more_buffered = False
 
     @property
     def receiving_message(self) -> bool:
@@ -143,24 +146,37 @@ class Session:
 
     # -- input ---------------------------------------------------------------
 
-    def receive(self, data: bytes, queued_packets: int = 0, queued_bytes: int = 0
+    def receive(self, data: bytes | memoryview, queued_packets: int = 0, queued_bytes: int = 0,
+                *, max_messages: int = _UNBOUNDED, max_bytes: int = _UNBOUNDED
                 ) -> list[SessionEvent]:
-        """Parse ``data``; return what it completed, in order.
+        """Parse ``data`` (copied: the caller may reuse its buffer); return what
+        it completed, in order.
 
         ``queued_packets``/``queued_bytes`` is what waits in the output already:
         a ping is answered only while its pong fits the output limits.
+        ``max_messages``/``max_bytes`` bound what one call hands out: parsing
+        stops after the message that reaches either, the rest stays
+        buffered (:attr:`more_buffered`) for the next call (``receive(b"")``).
         """
+        self.more_buffered = False
         if self.failure is not None or self.state is State.CLOSED:
             return []  # nothing after an error or the close is delivered
         events: list[SessionEvent] = []
         frames = self._frames
-        frames.receive_bytes(data)
+        frames.receive_bytes(data)  # type: ignore[arg-type]  # wsproto copies it
         try:
             for frame in frames.received_frames():
                 opcode = frame.opcode
                 if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+                    count = len(events)
                     if not self._data_frame(frame, opcode is Opcode.TEXT, events):
                         break
+                    if len(events) > count:  # a message completed
+                        max_messages -= 1
+                        max_bytes -= len(events[-1][0])  # type: ignore[arg-type]
+                        if max_messages <= 0 or max_bytes <= 0:
+                            self.more_buffered = True
+                            break
                 elif opcode is Opcode.PING:
                     payload = bytes(frame.payload)  # type: ignore[arg-type]
                     if self.state is State.OPEN and not self.limits.output_full(

@@ -8,6 +8,7 @@ connection's lock; ``recv`` and every wait happen without it.
 from __future__ import annotations
 
 import logging
+import mmap
 import socket
 import time
 from typing import TYPE_CHECKING
@@ -39,15 +40,18 @@ def read_loop(conn: PeerConnection) -> None:
 
 def _read(conn: PeerConnection) -> None:
     cfg = conn.cfg
-    data = conn.trailing
+    session = conn.session
+    data: bytes | memoryview = conn.trailing
     conn.trailing = b""
     conn.sock.settimeout(None)
+    buf = ReadBuffer()
     while True:
-        if data:
+        if data or session.more_buffered:
             # One peer thread parses at a time: the others wait off the GIL, so
             # with thousands of peers the polling thread is not starved of it.
             with cfg.gate:
                 going = _deliver(conn, data)
+            data = b""
             if not going:
                 return
             if _over_inflight(conn):
@@ -55,30 +59,29 @@ def _read(conn: PeerConnection) -> None:
                 conn.wait_until(lambda: not _over_inflight(conn), None)
                 if conn.aborted:
                     return
+            if session.more_buffered:  # what the budget left parsed first
+                continue
         try:
-            raw, extra = _recv(conn.sock, conn.session.receiving_message)
+            got = _recv_tls(conn) if conn.out.tls is not None else _recv(conn, buf)
         except OSError:
             return
-        if not raw:
+        if got is None:
             return
-        if conn.out.tls is not None:
-            plain = _tls_read(conn, raw + extra if extra else raw)
-            if plain is None:
-                return
-            data = plain
-        elif extra:
-            data = raw + extra
-        else:
-            data = raw
+        data = got
 
 
-def _deliver(conn: PeerConnection, data: bytes) -> bool:
-    """Parse one read, write the session's replies, hand the rest to ``poll()``.
-    False when reading must stop (closed, or a protocol error)."""
+def _deliver(conn: PeerConnection, data: bytes | memoryview) -> bool:
+    """Parse one read (at most what the peer's input budget has room for), write
+    the session's replies, hand the rest to ``poll()``. False when reading must
+    stop (closed, or a protocol error)."""
     out = conn.out
+    limits = conn.cfg.limits
     with conn.lock:
         session = conn.session
-        events = session.receive(data, *out.queued_locked())
+        events = session.receive(
+            data, *out.queued_locked(),
+            max_messages=limits.input_packets - (conn.produced - conn.consumed),
+            max_bytes=limits.max_message_size - (conn.produced_bytes - conn.consumed_bytes))
         control = session.data_to_send()
         if control:
             out.write_locked(control)
@@ -118,18 +121,71 @@ def _over_inflight(conn: PeerConnection) -> bool:
             or conn.produced_bytes - conn.consumed_bytes >= limits.max_message_size)
 
 
-def _recv(sock: socket.socket, big: bool) -> tuple[bytes, bytes]:
-    """Wait for data with a small buffer (an idle peer holds only that much),
-    then take what else is there in one non-blocking read: a large one while
-    a message is partly in (``big``), else a moderate one, so that one read
-    (one batch for ``poll()``) stays bounded. Returns both pieces, uncopied."""
+class ReadBuffer:
+    """The peer thread's buffer while its peer is busy: reads go into one reused
+    anonymous mapping (``recv_into``) instead of a new bytes object each.
+
+    Made when a read fills the idle size, dropped when the peer goes quiet (an
+    idle peer holds none). Being a mapping of its own, it never comes from a
+    malloc arena, and its pages go back to the system when it is dropped.
+    """
+    __slots__ = ("view",)
+
+    def __init__(self) -> None:
+        self.view: memoryview | None = None
+
+    def get(self) -> memoryview:
+        if self.view is None:
+            self.view = memoryview(mmap.mmap(-1, _BIG_RECV_SIZE))
+        return self.view
+
+    def drop(self) -> None:
+        """Let the mapping go (unmapped once the last slice of it is gone)."""
+        self.view = None
+
+
+def _read_size(conn: PeerConnection) -> int:
+    """A large read while a message is partly in, else a moderate one; never
+    (much) more than the input budget has room for."""
+    size = _BIG_RECV_SIZE if conn.session.receiving_message else _RECV_SIZE
+    room = conn.cfg.limits.max_message_size - (conn.produced_bytes - conn.consumed_bytes)
+    return max(_IDLE_RECV_SIZE, min(size, room))
+
+
+def _recv(conn: PeerConnection, buf: ReadBuffer) -> bytes | memoryview | None:
+    """Wait for data and return it (None at EOF). An idle peer waits with a
+    small buffer; once a read fills it, reads go into ``buf`` (sized by
+    :func:`_read_size`) until the peer is quiet again."""
+    sock = conn.sock
+    view = buf.view
+    if view is not None:
+        n = sock.recv_into(view, _read_size(conn))
+        if n < _IDLE_RECV_SIZE and not conn.session.receiving_message:
+            buf.drop()
+        return view[:n] if n else None
     first = sock.recv(_IDLE_RECV_SIZE)
     if len(first) < _IDLE_RECV_SIZE:
-        return first, b""
+        return first or None
+    view = buf.get()
+    view[:_IDLE_RECV_SIZE] = first
     try:
-        return first, sock.recv(_BIG_RECV_SIZE if big else _RECV_SIZE, _MSG_DONTWAIT)
+        n = sock.recv_into(view[_IDLE_RECV_SIZE:], _read_size(conn) - _IDLE_RECV_SIZE,
+                           _MSG_DONTWAIT)
     except BlockingIOError:
-        return first, b""
+        n = 0
+    return view[:_IDLE_RECV_SIZE + n]
+
+
+def _recv_tls(conn: PeerConnection) -> bytes | None:
+    """Wait for TLS records and decrypt them (None at EOF, on a TLS close or error)."""
+    sock = conn.sock
+    raw = sock.recv(_IDLE_RECV_SIZE)
+    if len(raw) == _IDLE_RECV_SIZE:
+        try:
+            raw += sock.recv(_read_size(conn), _MSG_DONTWAIT)
+        except BlockingIOError:
+            pass
+    return _tls_read(conn, raw) if raw else None
 
 
 def _tls_read(conn: PeerConnection, raw: bytes) -> bytes | None:
