@@ -28,6 +28,10 @@ _IDLE_RECV_SIZE = 2048
 _RECV_SIZE = 65536
 _BIG_RECV_SIZE = 1 << 20
 _MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+#: One peer's fair share of ``poll()``: packets and bytes it may have handed over
+#: that ``poll()`` has not taken yet (Godot's default input_max_packets, 4 MiB).
+_FAIR_PACKETS = 1024
+_FAIR_BYTES = 4 << 20
 
 
 def read_loop(conn: PeerConnection) -> None:
@@ -75,13 +79,11 @@ def _deliver(conn: PeerConnection, data: bytes | memoryview) -> bool:
     the session's replies, hand the rest to ``poll()``. False when reading must
     stop (closed, or a protocol error)."""
     out = conn.out
-    limits = conn.cfg.limits
+    packets, nbytes = _room(conn)
     with conn.lock:
         session = conn.session
-        events = session.receive(
-            data, *out.queued_locked(),
-            max_messages=limits.input_packets - (conn.produced - conn.consumed),
-            max_bytes=limits.max_message_size - (conn.produced_bytes - conn.consumed_bytes))
+        events = session.receive(data, *out.queued_locked(),
+                                 max_messages=packets, max_bytes=nbytes)
         control = session.data_to_send()
         if control:
             out.write_locked(control)
@@ -115,10 +117,20 @@ def _deliver(conn: PeerConnection, data: bytes | memoryview) -> bool:
     return session.state is not State.CLOSED
 
 
-def _over_inflight(conn: PeerConnection) -> bool:
+def _room(conn: PeerConnection) -> tuple[int, int]:
+    """How many more packets and bytes the peer may hand over before ``poll()``
+    takes what it has: its input limits, and never more than one fair share
+    (``_FAIR_*``), so that a flooding peer puts at most that much work ahead of
+    everybody else's messages and holds at most that much in flight."""
     limits = conn.cfg.limits
-    return (conn.produced - conn.consumed >= limits.input_packets
-            or conn.produced_bytes - conn.consumed_bytes >= limits.max_message_size)
+    return (min(limits.input_packets, _FAIR_PACKETS) - (conn.produced - conn.consumed),
+            min(limits.max_message_size, _FAIR_BYTES)
+            - (conn.produced_bytes - conn.consumed_bytes))
+
+
+def _over_inflight(conn: PeerConnection) -> bool:
+    packets, nbytes = _room(conn)
+    return packets <= 0 or nbytes <= 0
 
 
 class ReadBuffer:
@@ -148,8 +160,7 @@ def _read_size(conn: PeerConnection) -> int:
     """A large read while a message is partly in, else a moderate one; never
     (much) more than the input budget has room for."""
     size = _BIG_RECV_SIZE if conn.session.receiving_message else _RECV_SIZE
-    room = conn.cfg.limits.max_message_size - (conn.produced_bytes - conn.consumed_bytes)
-    return max(_IDLE_RECV_SIZE, min(size, room))
+    return max(_IDLE_RECV_SIZE, min(size, _room(conn)[1]))
 
 
 def _recv(conn: PeerConnection, buf: ReadBuffer) -> bytes | memoryview | None:
