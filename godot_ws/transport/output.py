@@ -65,7 +65,8 @@ class Output:
     """Everything written to one socket goes through here."""
 
     __slots__ = ("lock", "sock", "tls", "owner", "watcher", "cork", "on_broken", "backlog",
-                 "backlog_bytes", "corked", "corked_bytes", "stall_since", "broken", "_drained")
+                 "backlog_bytes", "backlog_peak", "corked", "corked_bytes", "stall_since",
+                 "broken", "_drained")
 
     def __init__(self, lock: threading.Lock, sock: socket.socket, owner: PeerConnection,
                  watcher: BacklogWriter, cork: Cork, on_broken: Callable[[], None]) -> None:
@@ -78,6 +79,7 @@ class Output:
         self.on_broken = on_broken  # the socket failed: drop the connection
         self.backlog: list[memoryview] = []   # a list: idle peers should cost little
         self.backlog_bytes = 0
+        self.backlog_peak = 0       # the most the backlog ever held, in bytes
         self.corked: list[bytes] = []
         self.corked_bytes = 0
         self.stall_since = 0.0
@@ -154,6 +156,7 @@ class Output:
             for part in parts:
                 self.backlog.append(memoryview(part))
                 self.backlog_bytes += len(part)
+            self.backlog_peak = max(self.backlog_peak, self.backlog_bytes)
             return
         i, n = 0, len(parts)
         while i < n:
@@ -186,6 +189,7 @@ class Output:
             self.backlog.append(memoryview(part)[sent:] if sent else memoryview(part))
             self.backlog_bytes += size - sent
             sent = 0
+        self.backlog_peak = max(self.backlog_peak, self.backlog_bytes)
         self.stall_since = time.monotonic()
         self.watcher.watch(self.owner)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..protocol.session import CloseReceived, Message, PongReceived, ProtocolError, State
 from . import events as ev
+from .memory import release_after_peer
 from .sockets import close_quietly, shutdown
 
 if TYPE_CHECKING:
@@ -239,3 +240,4 @@ def _finish(conn: PeerConnection) -> None:
             conn.out.close_tls_locked()
     shutdown(conn.sock)
     close_quietly(conn.sock)
+    release_after_peer(max(conn.produced_bytes, conn.out.backlog_peak))
