@@ -51,6 +51,8 @@ nitpick_ignore_regex = [
     (r"py:class", r"mp\.\w+"),
     # Private helper bases shown by show-inheritance (``_Value``, ``_Pool``...).
     (r"py:class", r"godot_ws\.(\w+\.)*_\w+"),
+    # Internal layers in the signatures of constructors users never call (``Room(rooms, state, ...)``).
+    (r"py:class", r"godot_ws\.(protocol|transport)\.[\w.]+"),
     (r"py:(class|obj|data)", r"(Any|Callable|Iterable|Iterator|Sequence|Mapping|ClassVar|"
                              r"Optional|Union|Self|IntEnum|IntFlag|Enum)"),
 ]
