@@ -45,7 +45,7 @@ nitpick_ignore_regex = [
      r"(builtins\.)?(int|str|bytes|bytearray|memoryview|float|bool|list|dict|tuple|set|"
      r"frozenset|object|type|None|Ellipsis|NotImplemented|TimeoutError|ValueError|TypeError)"),
     (r"py:(class|obj|data)", r"(typing|collections\.abc|enum|types|socket|ssl|OpenSSL|"
-                             r"argparse|logging|threading|concurrent|ipaddress|inspect)(\..*)?"),
+                             r"argparse|logging|threading|concurrent|ipaddress|inspect|unittest)(\..*)?"),
     (r"py:(class|obj|data)", r"(os\.PathLike|cryptography\..*)"),
     # Type aliases in string annotations (``mp.RelayPolicy``): a Callable, spelled out in prose.
     (r"py:class", r"mp\.\w+"),
