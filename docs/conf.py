@@ -45,12 +45,14 @@ nitpick_ignore_regex = [
      r"(builtins\.)?(int|str|bytes|bytearray|memoryview|float|bool|list|dict|tuple|set|"
      r"frozenset|object|type|None|Ellipsis|NotImplemented|TimeoutError|ValueError|TypeError)"),
     (r"py:(class|obj|data)", r"(typing|collections\.abc|enum|types|socket|ssl|OpenSSL|"
-                             r"argparse|logging|threading|concurrent|ipaddress|inspect)(\..*)?"),
+                             r"argparse|logging|threading|concurrent|ipaddress|inspect|unittest)(\..*)?"),
     (r"py:(class|obj|data)", r"(os\.PathLike|cryptography\..*)"),
     # Type aliases in string annotations (``mp.RelayPolicy``): a Callable, spelled out in prose.
     (r"py:class", r"mp\.\w+"),
     # Private helper bases shown by show-inheritance (``_Value``, ``_Pool``...).
     (r"py:class", r"godot_ws\.(\w+\.)*_\w+"),
+    # Internal layers in the signatures of constructors users never call (``Room(rooms, state, ...)``).
+    (r"py:class", r"godot_ws\.(protocol|transport)\.[\w.]+"),
     (r"py:(class|obj|data)", r"(Any|Callable|Iterable|Iterator|Sequence|Mapping|ClassVar|"
                              r"Optional|Union|Self|IntEnum|IntFlag|Enum)"),
 ]

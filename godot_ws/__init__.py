@@ -1,6 +1,6 @@
 """godot_ws: Godot 3's WebSocketServer for Python, byte-exact on the wire.
 
-The public names of the API (see README.md); everything else is internal.
+The public names of the API (docs/reference lists them); everything else is internal.
 """
 from .client import WebSocketClient
 from .crypto import Crypto, CryptoKey, X509Certificate

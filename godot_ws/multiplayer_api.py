@@ -312,6 +312,7 @@ class MultiplayerAPI(Object):
     RPC_MODE_PUPPETSYNC = RPCMode.PUPPETSYNC
 
     def __init__(self) -> None:
+        #: Decode (and send) full Objects in RPC and rset arguments; never for untrusted peers.
         self.allow_object_decoding = False
         self._peer: NetworkPeer | None = None
         self._connected: set[int] = set()

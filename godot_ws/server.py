@@ -88,6 +88,7 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         self._ca_chain: X509Certificate | None = None
         self._handshake_timeout = 3.0
         self._limits: Limits = DEFAULT_LIMITS
+        #: Turn new connections away (both modes); connected peers stay (Godot: same name).
         self.refuse_new_connections = False
         #: Seconds to wait for the client's answer to our close frame (Godot waits forever).
         self.close_timeout = 5.0
@@ -98,7 +99,7 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         #: Drop a peer whose output has made no progress for this long (0: never).
         self.output_stall_timeout = 30.0
         #: Called as ``hook(request, (host, port), protocol)`` on the peer's thread
-        #: before an id is assigned; see README "Letting the right people in".
+        #: before an id is assigned; see "Letting the right people in" in the docs.
         self.handshake_hook: Callable[..., Any] | None = None
         #: Relay policy for multiplayer mode: ``policy(from_id, to_id, payload)``.
         self.relay_policy: mp.RelayPolicy | None = None
@@ -107,7 +108,8 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         self.compression = False
         #: Multiplayer mode: tell peers about each other (Godot always does).
         self.announce_peers = True
-        #: Multiplayer mode: many games in one server (README "Rooms"); set before listen.
+        #: Multiplayer mode: many games in one server (a :class:`Rooms`; see "Host many
+        #: games in one server" in the docs); set before listen.
         self.rooms: Rooms | None = None
         self._extra_headers: tuple[str, ...] = ()
         self._trusted_proxies: tuple[hs.Network, ...] = ()

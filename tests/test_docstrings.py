@@ -2,7 +2,7 @@
 
 The reference pages of the documentation site are generated from these
 docstrings, so a member without one would be a blank entry there. "Public"
-means: the names in ``godot_ws.__all__`` (and ``RemoteNode``), and for a class every attribute not
+means: the names in ``godot_ws.__all__`` (and ``RemoteNode``, and ``godot_ws.testing``'s), and for a class every attribute not
 starting with ``_`` that a class of the package defines along its MRO
 (methods, properties, class and static methods). Signals are declared in a
 class's ``_SIGNALS``; each must be described in that class's docstring (the
@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import godot_ws
+from godot_ws import testing
 from godot_ws.multiplayer_api import RemoteNode
 
 
@@ -60,6 +61,8 @@ def exported() -> Iterator[tuple[str, Any]]:
     for name in godot_ws.__all__:
         yield name, getattr(godot_ws, name)
     yield "RemoteNode", RemoteNode  # what MultiplayerAPI.register returns
+    for name in testing.__all__:  # the public module godot_ws.testing
+        yield f"testing.{name}", getattr(testing, name)
 
 
 class DocstringTest(unittest.TestCase):

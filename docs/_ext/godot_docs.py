@@ -80,7 +80,10 @@ def _init_signature(app: Sphinx, what: str, name: str, obj: Any, options: Any,
         return None
     if obj.__init__ is object.__init__:
         return "()", return_annotation
-    init = inspect.signature(obj.__init__)
+    try:
+        init = inspect.signature(obj.__init__, eval_str=True)
+    except NameError:  # an annotation naming a type only imported for type checking
+        init = inspect.signature(obj.__init__)
     params = list(init.parameters.values())[1:]  # without self
     return str(init.replace(parameters=params, return_annotation=init.empty)), return_annotation
 
