@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from godot_ws import ConnectionStatus, Error, WebSocketClient, WriteMode, X509Certificate
 from godot_ws.testing import WebSocketTestCase
@@ -250,3 +251,50 @@ class WssChainTest(WebSocketTestCase):
             client.connect_to_url(f"wss://{host}:{self.server.get_port()}", gd_mp_api=True)
             self.wait_for("connection_succeeded", source=client)
             self.assertGreater(client.get_unique_id(), 1)
+
+
+class MultiplayerAPIClientTest(WebSocketTestCase):
+    """A MultiplayerAPI on each side: the Python client is one player (rpc, rset, path cache)."""
+
+    mp = True
+
+    def test_rpc_both_ways_and_rset(self):
+        from godot_ws import MultiplayerAPI, puppet, remote
+
+        calls = []
+
+        class ServerLobby:
+            @remote
+            def join(self, name):
+                calls.append(("join", server_api.get_rpc_sender_id(), name))
+
+        class ClientLobby:
+            score = puppet(0)
+
+            @remote
+            def welcome(self, text):
+                calls.append(("welcome", client_api.get_rpc_sender_id(), text))
+
+        server_api = MultiplayerAPI()
+        server_api.network_peer = self.server
+        server_lobby = server_api.register("Lobby", ServerLobby())
+        client = self.client(wait=False)
+        client_api = MultiplayerAPI()
+        client_api.network_peer = client  # before the first poll, as in Godot
+        client_lobby = client_api.register("Lobby", ClientLobby())
+        self.wait_for("connection_succeeded", source=client)
+        self.wait_for("peer_connected")
+        self.assertEqual(client_api.get_network_connected_peers(), [1])
+        self.assertEqual(client_api.get_network_unique_id(), client.get_unique_id())
+        self.assertFalse(client_api.is_network_server())
+        for _ in range(2):  # the second call goes by the cached path
+            client_lobby.rpc_id(1, "join", "bot-1")
+        server_lobby.rpc_id(client.get_unique_id(), "welcome", "hi")
+        server_lobby.rset("score", 7)
+        end = time.monotonic() + 10
+        while (len(calls) < 3 or client_lobby.obj.score != 7) and time.monotonic() < end:
+            server_api.poll(0.01)  # the APIs poll their peers and run the calls
+            client_api.poll(0)
+        self.assertEqual(sorted(calls), sorted([("join", client.get_unique_id(), "bot-1")] * 2
+                                               + [("welcome", 1, "hi")]))
+        self.assertEqual(client_lobby.obj.score, 7)
