@@ -260,3 +260,11 @@ def no_logs(test: unittest.TestCase, logger: str = "godot_ws", level="WARNING"):
         log.removeHandler(handler)
         log.setLevel(old_level)
     test.assertEqual([r.getMessage() for r in records], [], "unexpected log lines")
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a child that is stopped with Ctrl-C: a child inherits
+    an ignored SIGINT (a background job of a non-interactive shell, a CI
+    runner), and Python then never raises KeyboardInterrupt in it."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -13,6 +13,8 @@ import unittest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from tests.support import default_signals
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WAIT = 20.0
 
@@ -26,7 +28,7 @@ class ServeProcess:
     """``serve`` in a subprocess; lines read by a thread so every wait is bounded."""
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen([sys.executable, "-m", "godot_ws", "serve", "--port", "0", *args],
+        self.proc = subprocess.Popen(preexec_fn=default_signals, args=[sys.executable, "-m", "godot_ws", "serve", "--port", "0", *args],
                                      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
         self.lines = []

@@ -25,6 +25,7 @@ from websockets.sync.client import connect
 from godot_ws.variant.types import Vector2
 from tests.interop import godot
 from tests.interop.godot import GodotRun
+from tests.support import default_signals
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 GAME_SECONDS = 3
@@ -108,7 +109,7 @@ class SampleServerCase(unittest.TestCase):
     def setUp(self):
         godot.require_godot()
         env = dict(os.environ, PYTHONPATH=str(SAMPLES.parent), PYTHONUNBUFFERED="1", **self.env)
-        self.server = subprocess.Popen([sys.executable, str(SAMPLES / self.sample), "0"],
+        self.server = subprocess.Popen(preexec_fn=default_signals, args=[sys.executable, str(SAMPLES / self.sample), "0"],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self.addCleanup(self.stop_server)
         self.server_lines: list[str] = []
@@ -232,7 +233,7 @@ class GracefulShutdownSampleTest(unittest.TestCase):
     """samples/graceful_shutdown.py: a burst of SIGTERM or SIGINT, and every peer gets 1001."""
 
     def run_sample(self, signum):
-        proc = subprocess.Popen([sys.executable, str(SAMPLES / "graceful_shutdown.py"), "0"],
+        proc = subprocess.Popen(preexec_fn=default_signals, args=[sys.executable, str(SAMPLES / "graceful_shutdown.py"), "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 cwd=SAMPLES.parent)
         try:

@@ -24,6 +24,7 @@ from godot_ws.protocol.multiplayer import RelayVerdict
 from godot_ws.server import WebSocketServer
 from tests.interop import godot
 from tests.interop.godot import GodotRun, run_godot_script
+from tests.support import default_signals
 
 RUN_TIMEOUT = 20.0
 STEP_TIMEOUT = 10.0  # bound on each stage of the game
@@ -270,7 +271,7 @@ class ScriptRelayTest(unittest.TestCase):
         returns the clients' ids and the relay's output."""
         godot.require_godot()
         root = SAMPLE_CLIENT.parents[2]
-        server = subprocess.Popen([sys.executable, "-u"] + args, cwd=root, stdout=subprocess.PIPE,
+        server = subprocess.Popen(preexec_fn=default_signals, args=[sys.executable, "-u"] + args, cwd=root, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
         self.addCleanup(server.stdout.close)  # cleanups run last-in first-out: kill, reap, close
         self.addCleanup(server.wait, 10)
