@@ -64,7 +64,6 @@ if TYPE_CHECKING:
 
     from ..peer import WebSocketPeer
     from .acceptor import Registry
-    from .tls import TLSSession
     from .writer import BacklogWriter
 
 __all__ = ["ConnectionConfig", "Cork", "PeerConnection", "run_peer"]
@@ -129,10 +128,6 @@ class PeerConnection:
         self.reported = False          # Disconnected was posted (peer thread)
         self.last_pong = 0.0
         self._ping_sent = 0.0
-
-    @property
-    def tls(self) -> TLSSession | None:
-        return self.out.tls
 
     # -- writes (any thread) ------------------------------------------------
 

@@ -6,26 +6,17 @@ import unittest
 
 from wsproto.events import BytesMessage, TextMessage
 
+from tests.conformance.wire import ServerFrames
 from tests.support import ServerTestCase, echo_same_type, masked_frame, read_all
 
 OP_TEXT, OP_BINARY, OP_CLOSE = 0x1, 0x2, 0x8
 
 
-def parse_server_frames(data: bytes) -> list[tuple[int, bytes]]:
-    """(opcode, payload) of every unmasked server frame in ``data``."""
-    frames, i = [], 0
-    while i + 2 <= len(data):
-        op, n = data[i] & 0x0F, data[i + 1] & 0x7F
-        i += 2
-        if n == 126:
-            (n,) = struct.unpack("!H", data[i:i + 2])
-            i += 2
-        elif n == 127:
-            (n,) = struct.unpack("!Q", data[i:i + 8])
-            i += 8
-        frames.append((op, data[i:i + n]))
-        i += n
-    return frames
+def server_events(data: bytes) -> list[tuple]:
+    """What the server sent, parsed strictly (``("text", payload)``, ``("close", code, reason)``)."""
+    frames = ServerFrames()
+    frames.feed(data)
+    return frames.events
 
 
 class AnswerThenCloseTests(ServerTestCase):
@@ -40,9 +31,8 @@ class AnswerThenCloseTests(ServerTestCase):
         c.send_raw(masked_frame(OP_TEXT, b"one") + masked_frame(OP_BINARY, b"two")
                    + bad_opcode + masked_frame(OP_TEXT, b"after the error"))
         self.assertEqual(self.rec.wait("client_disconnected"), [(pid, False, True)])
-        frames = parse_server_frames(c.recv_raw_until_eof())
-        self.assertEqual(frames, [(OP_TEXT, b"one"), (OP_BINARY, b"two"),
-                                  (OP_CLOSE, b"\x03\xea")])
+        self.assertEqual(server_events(c.recv_raw_until_eof()),
+                         [("text", b"one"), ("binary", b"two"), ("close", 1002, b"")])
         self.assertEqual(len(self.rec.of("data_received")), 2)  # nothing after the error
 
     def test_too_big_message_after_a_valid_one(self):
@@ -54,16 +44,15 @@ class AnswerThenCloseTests(ServerTestCase):
         (pid, _), = self.rec.wait("client_connected")
         c.send_raw(masked_frame(OP_TEXT, b"fits") + masked_frame(OP_BINARY, b"x" * 2000))
         self.assertEqual(self.rec.wait("client_disconnected"), [(pid, False, True)])
-        self.assertEqual(parse_server_frames(c.recv_raw_until_eof()),
-                         [(OP_TEXT, b"fits"), (OP_CLOSE, b"\x03\xf1")])
+        self.assertEqual(server_events(c.recv_raw_until_eof()),
+                         [("text", b"fits"), ("close", 1009, b"")])
 
     def test_without_poll_the_close_still_comes_within_close_timeout(self):
         c = self.ws()
         (pid, _), = self.rec.wait("client_connected")
         c.send_raw(masked_frame(OP_TEXT, b"unanswered") + masked_frame(0x3, b""))
         # Nobody polls: the peer thread sends the close itself after close_timeout.
-        frames = parse_server_frames(read_all(c.sock, 10.0))
-        self.assertEqual(frames, [(OP_CLOSE, b"\x03\xea")])
+        self.assertEqual(server_events(read_all(c.sock, 10.0)), [("close", 1002, b"")])
         self.assertEqual(self.rec.wait("client_disconnected"), [(pid, False, True)])
         # The message before the error is still delivered (and its late reply refused).
         self.assertEqual(self.rec.of("data_received"), [(pid,)])
@@ -74,8 +63,7 @@ class CloseCodeTests(ServerTestCase):
         for code in (1012, 1013, 1014):
             c = self.ws()
             c.send_raw(masked_frame(OP_CLOSE, struct.pack("!H", code) + b"later"))
-            self.assertEqual(parse_server_frames(c.recv_raw_until_eof()),
-                             [(OP_CLOSE, struct.pack("!H", code) + b"later")])
+            self.assertEqual(server_events(c.recv_raw_until_eof()), [("close", code, b"later")])
         requests = self.rec.wait("client_close_request", 3)
         self.assertEqual([r[1:] for r in requests], [(1012, "later"), (1013, "later"),
                                                      (1014, "later")])
@@ -84,7 +72,7 @@ class CloseCodeTests(ServerTestCase):
         c = self.ws()
         (pid, _), = self.rec.wait("client_connected")
         c.send_raw(masked_frame(OP_CLOSE, struct.pack("!H", 1015)))
-        self.assertEqual(parse_server_frames(c.recv_raw_until_eof()), [(OP_CLOSE, b"\x03\xea")])
+        self.assertEqual(server_events(c.recv_raw_until_eof()), [("close", 1002, b"")])
         self.assertEqual(self.rec.wait("client_disconnected"), [(pid, False, True)])
         self.assertEqual(self.rec.of("client_close_request"), [])
 
