@@ -140,7 +140,9 @@ class PeerConnection:
         limits = self.cfg.limits
         with self.lock:
             session = self.session
-            if session.state is not State.OPEN:
+            # Aborted (set before the socket is shut down) or broken: the peer
+            # thread has not reported the end yet, but nothing can go out.
+            if session.state is not State.OPEN or self.aborted or self.out.broken:
                 return Error.FAILED
             out = self.out
             if not session.framed and out.idle_locked():

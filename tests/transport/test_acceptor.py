@@ -66,7 +66,9 @@ class RefusingAcceptorTest(unittest.TestCase):
         listener = open_listener("127.0.0.1", 0)
         port = listener.getsockname()[1]
         registry = Registry()
-        cfg = ConnectionConfig(events=EventQueue(), writer=None)
+        events = EventQueue()
+        self.addCleanup(events.close)
+        cfg = ConnectionConfig(events=events, writer=None)
         acceptor = Acceptor(listener, cfg, registry, refuse=lambda: True)
         acceptor.start()
         self.addCleanup(acceptor.stop)

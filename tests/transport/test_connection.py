@@ -20,7 +20,9 @@ class PeerConnectionTests(unittest.TestCase):
         self.server_sock, self.client = socket.socketpair()
         self.client.settimeout(TIMEOUT)
         self.writer = BacklogWriter()
-        self.cfg = ConnectionConfig(events=EventQueue(), writer=self.writer,
+        events = EventQueue()
+        self.addCleanup(events.close)
+        self.cfg = ConnectionConfig(events=events, writer=self.writer,
                                     limits=Limits.from_kb(64, 16, 1, 4), close_timeout=0.2)
         upgrade = Upgrade(Request("GET", "/", "HTTP/1.1"), "", [], "127.0.0.1", None, None, b"")
         self.conn = PeerConnection(self.cfg, self.server_sock, ("127.0.0.1", 1), upgrade)
@@ -72,6 +74,18 @@ class PeerConnectionTests(unittest.TestCase):
         self.conn.abort()
         t.join(TIMEOUT)
         self.assertFalse(t.is_alive())
+
+    def test_sends_fail_once_aborted_before_the_end_is_reported(self):
+        # The peer thread reports the end later; the socket is already shut down.
+        self.conn.abort()
+        self.assertEqual(self.conn.send(b"after"), Error.FAILED)
+        self.assertEqual(self.client.recv(10), b"", "nothing was written after the abort")
+
+    def test_sends_fail_once_a_write_broke_the_socket(self):
+        self.client.close()
+        with self.conn.lock:
+            self.conn.out.break_locked()
+        self.assertEqual(self.conn.send(b"after"), Error.FAILED)
 
 
 if __name__ == "__main__":
