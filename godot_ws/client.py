@@ -66,7 +66,7 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
         data_received(): raw mode: ``get_peer(1).get_packet()`` has a packet.
         connection_succeeded(), connection_failed(), server_disconnected(),
         peer_connected(id), peer_disconnected(id), peer_packet(peer_source):
-            multiplayer mode, as Godot (see README "The client").
+            multiplayer mode, as Godot (see docs/reference/client.md).
     """
 
     _CLASS_NAME = "WebSocketClient"

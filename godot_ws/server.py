@@ -8,7 +8,7 @@ signal belong to the thread that calls ``poll()``. ``put_packet`` and the
 ``WebSocketPeer`` methods may be called from any thread. One thread polls at a
 time: ``_poll_owner`` (a dict, claimed with the atomic ``setdefault``) holds
 its ident; a ``poll()`` from a handler on that thread continues the batch in
-progress (``_pending``, ``_current``). See README "Threading contract".
+progress (``_pending``, ``_current``). See docs/topics/threading.md, "Threading contract".
 """
 from __future__ import annotations
 
@@ -411,7 +411,7 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         owner = self._poll_owner.setdefault("thread", me)  # atomic: one claim wins
         if owner != me:
             raise RuntimeError(f"poll() is already running on thread {owner}; poll a server "
-                               "from one thread at a time (README: Threading contract)")
+                               "from one thread at a time (docs/topics/threading.md)")
         # Depth 0 with our claim: the outermost poll(), or a claim that a Ctrl-C
         # left behind on this thread; either way this call releases it.
         outer = self._poll_depth == 0

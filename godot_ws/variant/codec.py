@@ -25,7 +25,7 @@ anything is allocated, containers cannot nest deeper than ``MAX_DEPTH``
 (Godot 3.2.3 has no limit; late 3.x fails with ERR_OUT_OF_MEMORY, as here), and
 decoding is linear in the input size.
 
-Deviations from the engine (documented in the README): strings holding code
+Deviations from the engine (documented in docs/topics/types.md): strings holding code
 points above U+10FFFF (which Godot's lenient UTF-8 parser accepts) fail with
 ERR_INVALID_DATA because Python cannot hold them; a Dictionary used as a
 Dictionary key fails likewise; keys that Godot keeps apart but Python merges

@@ -174,7 +174,7 @@ class TwoPlayersTest(MultiplayerGodotCase):
             self.assertEqual(sorted(self.relayed_to(me, f"1 from {me}")), sorted([1, other]), self.relayed)
             self.assertTrue(self.rpc_calls(me, f"1 from {me}"), self.packets)
         # send_bytes to -other: stored for the server, relayed to nobody else (2 players);
-        # to -1: relayed to the other client and, unlike Godot 3 (README), not stored
+        # to -1: relayed to the other client and, unlike Godot 3 (README, Differences), not stored
         self.assertEqual(self.raw_from(id_a), ["ready", f"except {id_b}", "done1"])
         self.assertEqual(self.raw_from(id_b), ["ready", f"except {id_a}", "done1"])
 
