@@ -24,6 +24,7 @@ import time
 from typing import Any, Callable
 
 from .connection import ConnectionConfig, PeerConnection, run_peer
+from .memory import tune_heap
 from .sockets import close_quietly, drain
 
 __all__ = ["Acceptor", "Registry", "open_listener"]
@@ -144,6 +145,7 @@ class Acceptor:
         self.thread = threading.Thread(target=self._run, name="godot_ws-acceptor", daemon=True)
 
     def start(self) -> None:
+        tune_heap()
         self.thread.start()
 
     def _wake(self) -> None:

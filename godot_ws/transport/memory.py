@@ -8,8 +8,23 @@ there) keeps the whole range resident, so RSS stays at the high-water mark.
 ``malloc_trim(0)`` releases the free pages wherever they are. It runs on the
 departing peer's thread, at most once per ``_MIN_INTERVAL`` (a trim walks
 every arena under its lock); a heavy peer that leaves meanwhile is covered
-by the next trim. Only with glibc; elsewhere, or with
-``GODOT_WS_NO_MALLOC_TRIM=1`` in the environment at import, nothing happens.
+by the next trim.
+
+The other side of it, :func:`tune_heap`: while data flows, glibc shrinks a
+thread arena whenever more than its trim threshold is free at the top (by
+default twice the largest block it ever handed to ``mmap``, about 2 MiB after
+the first large message). One 1 MiB message makes several transient MiB-sized
+blocks on the way in (wsproto's buffer, the unmasked pieces, the joined
+message), so every message shrank the arena and the next one faulted its pages
+back in: 600 page faults and about 1 ms of CPU per message, half the server's
+time on 1 MiB echoes. Fixed thresholds (``_MMAP_THRESHOLD``,
+``_TRIM_THRESHOLD``) keep up to 8 MiB free per arena while peers are busy; the
+trims above still give the rest back when heavy peers go.
+
+Only with glibc; elsewhere, or with ``GODOT_WS_NO_MALLOC_TRIM=1`` in the
+environment at import, nothing happens. :func:`tune_heap` also leaves the heap
+alone when the environment sets glibc's own thresholds
+(``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_``, ``GLIBC_TUNABLES``).
 """
 from __future__ import annotations
 
@@ -20,31 +35,56 @@ import threading
 import time
 from typing import Callable
 
-__all__ = ["TRIMS", "release_after_peer"]
+__all__ = ["TRIMS", "release_after_peer", "tune_heap"]
 
 #: A peer counts as heavy when it received or queued at least this much.
 HEAVY_BYTES = 1 << 20
 _MIN_INTERVAL = 0.25
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
+#: Blocks from this size up are ``mmap``-ed (and unmapped when freed).
+_MMAP_THRESHOLD = 4 << 20
+#: An arena keeps up to this much free memory at its top while in use.
+_TRIM_THRESHOLD = 8 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameters
+_GLIBC_ENV = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
+
+
+def _glibc() -> ctypes.CDLL | None:
     if os.environ.get("GODOT_WS_NO_MALLOC_TRIM", "") not in ("", "0"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        libc.malloc_trim.restype = ctypes.c_int
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallopt.restype = ctypes.c_int
     except (OSError, AttributeError):  # not glibc
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
+    return libc
 
 
-_trim = _malloc_trim()
+_libc = _glibc()
+_trim: Callable[[int], int] | None = _libc.malloc_trim if _libc is not None else None
 #: Whether heap memory is trimmed after heavy peers (glibc, not disabled).
 TRIMS = _trim is not None
+_tuned = False
 
-_lock = threading.Lock()   # guards _last and _owed
+
+def tune_heap() -> bool:
+    """Fix glibc's mmap and trim thresholds (see the module doc), once per
+    process; called by ``listen()`` and ``connect_to_url()``. True when the
+    thresholds are (now or already) ours."""
+    global _tuned
+    if _libc is None or any(name in os.environ for name in _GLIBC_ENV):
+        return False
+    with _lock:
+        if not _tuned:
+            _tuned = bool(_libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+                          and _libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+        return _tuned
+
+_lock = threading.Lock()   # guards _last, _owed and _tuned
 _last = 0.0
 _owed = False              # a heavy peer left since the last trim
 
