@@ -1,4 +1,5 @@
-"""``python -m godot_ws``: a ready-made echo or relay server, and ``gen-cert``."""
+"""``python -m godot_ws``: a ready-made echo or relay server, ``gen-cert``, and the
+``connect`` client (in cli_connect)."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +7,8 @@ import logging
 import signal
 import sys
 
+from .cli_connect import add_parser as add_connect_parser
+from .cli_connect import connect
 from .enums import Error, WriteMode
 from .rooms import Room, Rooms
 from .server import WebSocketServer
@@ -17,7 +20,7 @@ logger = logging.getLogger("godot_ws")
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m godot_ws",
-                                description="Godot 3 compatible WebSocket server.")
+                                description="Godot 3 compatible WebSocket server and client.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run an echo or relay (multiplayer) server")
     s.add_argument("--bind", default="127.0.0.1", help="address to bind (default 127.0.0.1; * = all)")
@@ -38,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--key", required=True, metavar="KEY.pem")
     g.add_argument("--cert", required=True, metavar="CERT.pem")
     g.add_argument("--cn", default="localhost", help="common name (default localhost)")
+    add_connect_parser(sub)
     return p
 
 
@@ -163,4 +167,5 @@ def gen_cert(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return serve(args) if args.command == "serve" else gen_cert(args)
+    commands = {"serve": serve, "gen-cert": gen_cert, "connect": connect}
+    return commands[args.command](args)
