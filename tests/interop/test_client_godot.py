@@ -17,7 +17,7 @@ from pathlib import Path
 from godot_ws import WebSocketClient, WriteMode
 from godot_ws.testing import self_signed
 from tests.interop import godot
-from tests.interop.godot import run_godot_script
+from tests.interop.godot import GodotRun, run_godot_script
 from tests.support import fd_count
 
 RUN_TIMEOUT = 30.0
@@ -31,6 +31,7 @@ def free_port() -> int:
 
 
 class GodotServerCase(unittest.TestCase):
+    script = "server_host.gd"
     mode = "raw"
     protocols = "chat"
     tls = False
@@ -51,7 +52,7 @@ class GodotServerCase(unittest.TestCase):
             env["GODOT_WS_TLS_CERT"] = str(Path(tmp.name) / "cert.pem")
             key.save(env["GODOT_WS_TLS_KEY"])
             cert.save(env["GODOT_WS_TLS_CERT"])
-        self.godot = run_godot_script("server_host.gd", env, timeout=RUN_TIMEOUT)
+        self.godot = run_godot_script(self.script, env, timeout=RUN_TIMEOUT)
         self.addCleanup(self.godot.kill)
         self.clients: list[WebSocketClient] = []
         self.wait_until(lambda: any(line.startswith("LISTENING") for line in self.godot.lines),
@@ -205,6 +206,90 @@ class MultiplayerGodotServerTest(GodotServerCase):
         self.quit_godot(a)  # Godot's stop() closes us: the session ends
         self.wait_signal(fired_a, "server_disconnected")
         self.assertFalse([f for f in fired_a + fired_b if f[0] == "connection_failed"])
+
+
+class GodotHostedGameTest(GodotServerCase):
+    """A Godot-hosted game (gd/game_host.gd: Godot's server as its SceneTree's network
+    peer) with two players: a Godot one (gd/mp_client.gd) and this process, a
+    WebSocketClient under a Python MultiplayerAPI."""
+
+    script = "game_host.gd"
+
+    def test_python_player_and_godot_player(self):
+        from godot_ws import MultiplayerAPI, puppet, remote
+
+        seen: list[tuple] = []  # (what, sender, ...) on the Python player
+
+        class Main:  # mp_common.gd's /root/Main
+            @remote
+            def direct(self, text):
+                seen.append(("direct", api.get_rpc_sender_id(), text))
+
+            @remote
+            def to_all(self, text):
+                seen.append(("to_all", api.get_rpc_sender_id(), text))
+
+        class Game:  # game_host.gd's /root/Game
+            score = puppet(0)
+            nick = remote("")
+
+            @puppet
+            def welcome(self, text):
+                seen.append(("welcome", api.get_rpc_sender_id(), text))
+
+        client, _ = self.client()
+        client.connect_to_url(f"ws://127.0.0.1:{self.port}/", gd_mp_api=True)
+        api = MultiplayerAPI()
+        api.network_peer = client  # connecting, before the first poll, as in Godot
+        main = api.register("Main", Main())
+        game = api.register("Game", Game())
+        for name in ("network_peer_connected", "network_peer_disconnected", "server_disconnected"):
+            api.connect(name, lambda *a, name=name: seen.append((name,) + a))
+        api.connect("network_peer_packet", lambda sender, data: seen.append(("raw", sender, data)))
+
+        def until(what: str, predicate) -> None:
+            end = time.monotonic() + WAIT
+            while not predicate():
+                if time.monotonic() > end:
+                    self.fail(f"no {what} within {WAIT} s\nPython saw {seen}\n"
+                              f"Godot host:\n{self.godot.output()}\nGodot player:\n{player and player.output()}")
+                api.poll(0.01)
+
+        player: GodotRun | None = None
+        until("an id", lambda: client.get_unique_id() > 1 and ("network_peer_connected", 1) in seen)
+        me = client.get_unique_id()
+        game.rpc_id(1, "hello", f"hello from {me}")
+        game.rset_id(1, "nick", f"py {me}")
+        until("welcome", lambda: ("welcome", 1, f"welcome {me}") in seen)
+        self.godot_saw(f"EV hello {me} hello from {me}")
+        self.godot_saw(f"EV nick {me} py {me}")
+
+        player = run_godot_script("mp_client.gd", {"GODOT_WS_PORT": self.port, "GODOT_WS_CLIENTS": 2},
+                                  timeout=RUN_TIMEOUT)
+        self.addCleanup(player.kill)
+        until("the Godot player", lambda: any(e[0] == "network_peer_connected" and e[1] != 1
+                                               for e in seen))
+        them = next(e[1] for e in seen if e[0] == "network_peer_connected" and e[1] != 1)
+        api.send_bytes(b"ready", 1)
+        until("rpc1", lambda: ("raw", 1, b"rpc1") in seen)
+        self.assertEqual(game.obj.score, 7)  # the host's rset went out before rpc1
+        main.rpc_id(them, "direct", f"from {me}")  # relayed by Godot's server
+        main.rpc("to_all", f"1 from {me}")  # to the host and to the Godot player
+        api.send_bytes(b"not for the server", -1)
+        until("the Godot player's round", lambda: {("direct", them, f"from {them}"),
+                                                  ("to_all", them, f"1 from {them}"),
+                                                  ("raw", them, b"not for the server")} <= set(seen))
+        api.send_bytes(b"done1", 1)
+        until("end", lambda: ("raw", 1, b"end") in seen)
+        until("the Godot player leaving", lambda: ("network_peer_disconnected", them) in seen)
+        client.disconnect_from_host()
+        until("the session's end", lambda: ("server_disconnected",) in seen)
+        player.wait(WAIT)
+        player.assert_ok(self, "id", "peers", "server_packets", "direct", "to_all_1", "seen", "left")
+        self.assertFalse([line for line in player.lines if "ERROR" in line], player.output())
+        self.godot_saw(f"EV to_all {me} 1 from {me}")
+        self.godot_saw("DONE")
+        self.assertFalse(any(e[0] == "raw" and e[2].startswith(b"except") for e in seen), seen)
 
 
 class WssGodotServerTest(GodotServerCase):

@@ -1,20 +1,16 @@
 # A real Godot 3.2.3 WebSocketServer for the Python client's interop tests.
 # Environment: GODOT_WS_PORT (required), GODOT_WS_MODE raw|mp (raw), GODOT_WS_PROTOCOLS
-# ("a,b"), GODOT_WS_TLS_KEY / GODOT_WS_TLS_CERT (PEM paths: wss), GODOT_WS_TIMEOUT (s, 20).
+# ("a,b"), GODOT_WS_TLS_KEY / GODOT_WS_TLS_CERT (PEM paths: wss), host_common.gd's.
 # Prints "LISTENING <err>", then one "EV <what> ..." line per event, "DONE" at the end.
 # Raw mode: every message goes back with its frame type; the text "kick" makes the server
 # close that peer with 4002 "bye"; "quit" ends the script. Multiplayer mode: every packet
 # for the server is printed and answered with "ack:" + it to its sender; "quit" ends it.
-extends SceneTree
+extends "host_common.gd"
 
-var srv = WebSocketServer.new()
 var mp = false
-var _deadline_ms = 0
-var finished = false
 
 
 func _init():
-	_deadline_ms = OS.get_ticks_msec() + int(float(OS.get_environment("GODOT_WS_TIMEOUT") if OS.get_environment("GODOT_WS_TIMEOUT") != "" else "20") * 1000)
 	mp = OS.get_environment("GODOT_WS_MODE") == "mp"
 	var protocols = PoolStringArray()
 	for item in OS.get_environment("GODOT_WS_PROTOCOLS").split(","):
@@ -34,26 +30,11 @@ func _init():
 	srv.connect("peer_connected", self, "_on_peer_connected")
 	srv.connect("peer_disconnected", self, "_on_peer_disconnected")
 	srv.connect("peer_packet", self, "_on_peer_packet")
-	srv.bind_ip = "127.0.0.1"
 	print("LISTENING %d" % srv.listen(int(OS.get_environment("GODOT_WS_PORT")), protocols, mp))
 
 
-func finish():
-	if not finished:
-		finished = true
-		srv.stop()
-		print("DONE")
-		quit(0)
-
-
-func _idle(_delta):
-	if finished:
-		return true
+func tick():
 	srv.poll()
-	if OS.get_ticks_msec() > _deadline_ms:
-		print("EV timeout")
-		finish()
-	return false
 
 
 func _on_connected(id, protocol):
