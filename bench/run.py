@@ -445,6 +445,22 @@ class Suite:
                         loadgen_args=("--tls-ca", cert) if tls else (),
                         duration=self.tls_duration)
 
+    def run_py_clients(self, quick: bool) -> None:
+        """bench/py_clients.py: N Python clients in one process, ours and websockets."""
+        n, duration = (50, 2.0) if quick else (500, 5.0)
+        self.log(f"  {n} Python clients in one process")
+        found: dict[str, Any] = {}
+        for kind in ("ours", "websockets"):
+            argv = [sys.executable, str(HERE / "py_clients.py"), "--client", kind,
+                    "--clients", str(n), "--duration", str(duration)]
+            try:
+                out = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                                     cwd=str(ROOT))
+                found[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+            except (subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+                found[kind] = {"error": f"{type(exc).__name__}: {exc}"}
+        self.data["py_clients"] = found
+
     def run_variant_bench(self, quick: bool) -> None:
         script = HERE / "bench_variant.py"
         if not script.exists():
@@ -628,6 +644,7 @@ def report(suite: Suite, info: dict[str, str], elapsed: float) -> str:
                 _md_table(["scenario"] + [s.label for s in servers], cpu_rows), ""]
         out += _scaling_section(suite)
     out += _tls_section(suite)
+    out += _py_clients_section(suite)
     if "variant" in suite.data:
         v = suite.data["variant"]
         out += ["## Variant codec", "", v if v else "(bench/bench_variant.py not present)", ""]
@@ -760,6 +777,39 @@ def _scaling_section(suite: Suite) -> list[str]:
                       rows), ""]
 
 
+def _py_clients_section(suite: Suite) -> list[str]:
+    """bench/py_clients.py's table: godot_ws's WebSocketClient against websockets' client."""
+    found = suite.data.get("py_clients")
+    if not found:
+        return []
+    ours, ref = found.get("ours", {}), found.get("websockets", {})
+    n = ours.get("clients") or ref.get("clients")
+
+    def row(label: str, key: str, fmt: str, higher_better: bool) -> list[str]:
+        cells = [fmt.format(r[key]) if key in r else r.get("error", "—") for r in (ours, ref)]
+        if key in ours and key in ref and ours[key] and ref[key]:
+            q = ours[key] / ref[key] if higher_better else ref[key] / ours[key]
+            cells.append(f"{q:.2f}×")
+        else:
+            cells.append("—")
+        return [label] + cells
+
+    rows = [row("connect all: s", "connect_s", "{:.2f}", False),
+            row("RSS per client: KiB", "rss_kib_per_client", "{:.1f}", False),
+            row("threads per client", "threads_per_client", "{:.2f}", False),
+            row("echo, 1 × 64 B in flight each: msgs/s", "echo_msgs_per_s", "{:,.0f}", True),
+            row("↳ RTT p50: ms", "rtt_p50_ms", "{:.1f}", False),
+            row("↳ RTT p99: ms", "rtt_p99_ms", "{:.1f}", False),
+            row("close all: s", "close_s", "{:.2f}", False),
+            row("threads left after close", "threads_left", "{:d}", False)]
+    return [f"## {n} Python clients in one process (bench/py_clients.py)", "",
+            "godot_ws's `WebSocketClient`s polled from one thread against websockets' sync "
+            "clients, each driven by its own thread; both against the godot_ws echo server. "
+            "Ratio > 1: godot_ws better.", "",
+            _md_table(["", "godot_ws WebSocketClient", "websockets sync client", "ours / websockets"],
+                      rows), ""]
+
+
 def _md_table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -779,6 +829,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle", help="idle peer counts (default 1000,5000,10000; quick 1000)")
     p.add_argument("--no-scaling", action="store_true")
     p.add_argument("--no-variant", action="store_true")
+    p.add_argument("--no-py-clients", action="store_true",
+                   help="skip the table of N Python clients in one process")
+    p.add_argument("--py-clients-only", action="store_true",
+                   help="only that table (bench/py_clients.py, ours and websockets)")
     p.add_argument("--tls-only", action="store_true",
                    help="only the TLS table (ws:// vs wss://, godot_ws and websockets)")
     p.add_argument("--no-tls", action="store_true", help="skip the TLS table")
@@ -790,6 +844,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.tls_only and args.no_tls:
         p.error("--tls-only and --no-tls exclude each other")
+    if args.py_clients_only and (args.tls_only or args.no_py_clients):
+        p.error("--py-clients-only excludes --tls-only and --no-py-clients")
     if not os.access(LOADGEN, os.X_OK):
         print(f"{LOADGEN} is missing: build it with `make bench/loadgen` "
               f"(gcc -O2 -o bench/loadgen bench/loadgen.c)", file=sys.stderr)
@@ -821,17 +877,21 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     info["switch_interval"] = str(args.switch_interval or sys.getswitchinterval())
     t0 = time.monotonic()
-    if not args.tls_only:
+    if args.py_clients_only:
+        suite.run_py_clients(args.quick)
+    elif not args.tls_only:
         for server in servers:
             suite.log(f"{server.label}:")
             suite.run_server(server)
         if not args.no_scaling and any(s.key == "ours" for s in servers):
             suite.log("scaling (godot_ws, tight poll):")
             suite.run_scaling(next(s for s in servers if s.key == "ours"))
-    if not args.no_tls and any(s.key in TLS_SERVERS for s in servers):
+    if not (args.no_tls or args.py_clients_only) and any(s.key in TLS_SERVERS for s in servers):
         suite.log("TLS (ws:// and wss://):")
         suite.run_tls()
-    if not args.no_variant and not args.tls_only:
+    if not (args.no_py_clients or args.tls_only or args.py_clients_only):
+        suite.run_py_clients(args.quick)
+    if not (args.no_variant or args.tls_only or args.py_clients_only):
         suite.run_variant_bench(args.quick)
     text = report(suite, info, time.monotonic() - t0)
     (RESULTS / "latest.md").write_text(text + "\n")
