@@ -17,6 +17,8 @@ logger = logging.getLogger("godot_ws")
 
 def check_seconds(name: str, value: object, allow_zero: bool = False) -> float:
     """``value`` as seconds; TypeError/ValueError saying what is expected."""
+    if type(value) is float and (value > 0.0 or (allow_zero and value == 0.0)):
+        return value  # the common case, checked cheaply (NaN fails both tests)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
     if value < 0 or (value == 0 and not allow_zero) or value != value:

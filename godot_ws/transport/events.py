@@ -105,7 +105,7 @@ def _claim_signal_wakeup() -> bool:
 
 def _drain_signals() -> None:
     try:
-        while os.read(_SIGNAL_R, 4096):
+        while len(os.read(_SIGNAL_R, 4096)) == 4096:
             pass
     except OSError:  # BlockingIOError: empty
         pass
@@ -191,9 +191,11 @@ class EventQueue:
                 if ready:
                     # Any byte ends the wait: a spurious early return costs one
                     # more poll(), a missed wake-up would cost a whole timeout.
-                    drain(self._wake_r)
-                    if on_signals:
-                        _drain_signals()
+                    for fd, _ in ready:
+                        if fd == _SIGNAL_R:
+                            _drain_signals()
+                        else:
+                            drain(self._wake_r)
                     return
                 if deadline is not None and time.monotonic() >= deadline:
                     return

@@ -31,9 +31,10 @@ def close_quietly(sock: socket.socket) -> None:
 
 
 def drain(sock: socket.socket) -> None:
-    """Read a non-blocking wake-up socket empty."""
+    """Read a non-blocking wake-up socket empty (one ``recv`` unless more than
+    a buffer's worth was queued: wake-ups are single bytes)."""
     try:
-        while sock.recv(4096):
+        while len(sock.recv(4096)) == 4096:
             pass
-    except OSError:  # BlockingIOError: empty
+    except OSError:  # BlockingIOError: it was empty
         pass
