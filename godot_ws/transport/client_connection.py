@@ -198,6 +198,6 @@ def start_client(cfg: ConnectionConfig, dial: Dial) -> threading.Thread:
     return thread
 
 
-def client_config(events: ev.EventQueue, writer: Any, **kwargs: Any) -> ConnectionConfig:
+def client_config(events: ev.EventQueue, writer: BacklogWriter, **kwargs: Any) -> ConnectionConfig:
     """A ConnectionConfig for one client (the parse gate is shared by every client)."""
     return ConnectionConfig(events=events, writer=writer, gate=shared_writer.gate, **kwargs)

@@ -126,6 +126,7 @@ class EventQueue:
         self._poll_sig.register(_SIGNAL_R, select.POLLIN)
 
     def _signal_locked(self) -> bool:
+        assert self._lock.locked()
         if self._waiting and not self._signaled:
             self._signaled = True
             return True

@@ -241,6 +241,7 @@ class Output:
     # -- the end -------------------------------------------------------------
 
     def _signal_drained_locked(self) -> None:
+        assert self.lock.locked()
         if self._drained is not None and not self.corked:
             self._drained.set()
 
