@@ -47,7 +47,7 @@ class TLSServerTests(ServerTestCase):
         server.private_key = c.leaf_crypto_key()
         server.ssl_certificate = X509Certificate.from_cryptography(c.leaf_cert)
         server.ca_chain = X509Certificate.from_cryptography(c.inter_cert)
-        server.handshake_timeout = 5.0  # TLS + upgrade, generous for a loaded CI machine
+        server.handshake_timeout = 30.0  # TLS + upgrade: a loaded or paused CI machine (5 s once timed out)
         server.set_buffers(8192, 4096, 8192, 4096)
         server.connect("data_received", self.echo)
 
