@@ -23,6 +23,8 @@ __all__ = ["WebSocketPeer"]
 
 logger = logging.getLogger("godot_ws")
 
+_OUT_OF_MEMORY = Error.ERR_OUT_OF_MEMORY  # bound once: put_packet runs per recipient
+
 
 def check_close_args(code: int, reason: str) -> bytes:
     """Validate a close code and reason before anything goes on the wire."""
@@ -91,10 +93,11 @@ class WebSocketPeer(PacketPeer):
         Unlike Godot, an empty message is sent too. ERR_OUT_OF_MEMORY when the
         peer's output limits are full; FAILED when not connected.
         """
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"put_packet needs bytes, got {type(data).__name__}; "
-                            "encode text first (e.g. s.encode('utf-8'))")
-        data = bytes(data)
+        if data.__class__ is not bytes:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(f"put_packet needs bytes, got {type(data).__name__}; "
+                                "encode text first (e.g. s.encode('utf-8'))")
+            data = bytes(data)
         text = self._write_text
         if text:
             try:
@@ -112,7 +115,7 @@ class WebSocketPeer(PacketPeer):
         if not self._connected:
             return Error.FAILED
         err = self._conn.send(payload, text)
-        if err == Error.ERR_OUT_OF_MEMORY:
+        if err is _OUT_OF_MEMORY:
             logger.error("peer %d: output buffer full, packet not sent", self._id)
         return err
 
@@ -128,7 +131,7 @@ class WebSocketPeer(PacketPeer):
         """
         if mode not in (0, 1):
             raise ValueError("write mode must be WRITE_MODE_TEXT (0) or WRITE_MODE_BINARY (1)")
-        self._write_text = mode == WriteMode.WRITE_MODE_TEXT
+        self._write_text = mode == 0  # WRITE_MODE_TEXT
 
     write_mode = property(get_write_mode, set_write_mode)
 

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..enums import Error
 from ..protocol import handshake as hs
 from ..protocol.limits import DEFAULT_LIMITS, Limits
-from ..protocol.session import Session, State
+from ..protocol.session import CLOSED, OPEN, Session
 from . import events as ev
 from .output import Cork, Output
 from .reader import read_loop
@@ -69,6 +69,9 @@ if TYPE_CHECKING:
 __all__ = ["ConnectionConfig", "Cork", "PeerConnection", "run_peer"]
 
 logger = logging.getLogger("godot_ws")
+
+# Bound once for send(), which runs once per recipient of every message.
+_OK, _FAILED, _OUT_OF_MEMORY = Error.OK, Error.FAILED, Error.ERR_OUT_OF_MEMORY
 
 
 @dataclass
@@ -137,25 +140,17 @@ class PeerConnection:
         On the polling thread inside ``poll()`` the frame is corked: all of a
         peer's frames of one dispatch go out in one write when it ends.
         """
-        limits = self.cfg.limits
         with self.lock:
-            session = self.session
+            session, out = self.session, self.out
             # Aborted (set before the socket is shut down) or broken: the peer
             # thread has not reported the end yet, but nothing can go out.
-            if session.state is not State.OPEN or self.aborted or self.out.broken:
-                return Error.FAILED
-            out = self.out
-            if not session.framed and out.idle_locked():
-                if limits.output_full(0, 0, len(payload)):
-                    return Error.ERR_OUT_OF_MEMORY
-                out.send_now_locked(session.encode(payload, text)[0], payload)
-                return Error.OK
-            packets, nbytes = out.queued_locked()
-            if limits.output_full(packets, nbytes, len(payload)):
-                return Error.ERR_OUT_OF_MEMORY
-            parts = session.encode(payload, text)
-            out.write_locked(parts if payload else parts[:1])
-            return Error.OK
+            if session.state is not OPEN or self.aborted or out.broken:
+                return _FAILED
+            if out.full_locked(self.cfg.limits, len(payload)):
+                return _OUT_OF_MEMORY
+            header, rest = session.encode(payload, text)
+            out.write_frame_locked(header, rest)
+            return _OK
 
     def close(self, code: int = 1000, reason: str = "") -> bool:
         """Start the closing handshake; the peer stays until the client answers.
@@ -198,7 +193,7 @@ class PeerConnection:
 
     def on_deadline(self, kind: str) -> None:
         """Backlog writer thread: a deadline set by this connection is due."""
-        if kind == "close" and self.session.state is not State.CLOSED:
+        if kind == "close" and self.session.state is not CLOSED:
             logger.info("peer %d: no close reply within %.1f s, dropping the connection",
                         self.peer_id, self.cfg.close_timeout)
             self.abort()
@@ -207,7 +202,7 @@ class PeerConnection:
 
     def _keepalive(self) -> None:
         cfg = self.cfg
-        if self.session.state is not State.OPEN or not cfg.ping_interval:
+        if self.session.state is not OPEN or not cfg.ping_interval:
             return
         now = time.monotonic()
         if cfg.ping_timeout and self._ping_sent and self.last_pong < self._ping_sent \

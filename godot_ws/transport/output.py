@@ -23,6 +23,7 @@ from threading import get_ident
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
+    from ..protocol.limits import Limits
     from .connection import PeerConnection
     from .tls import TLSSession
     from .writer import BacklogWriter
@@ -93,10 +94,11 @@ class Output:
         assert self.lock.locked()
         return len(self.backlog) + (len(self.corked) >> 1), self.backlog_bytes + self.corked_bytes
 
-    def idle_locked(self) -> bool:
-        """Nothing queued: a frame may go straight to the socket."""
+    def full_locked(self, limits: Limits, size: int) -> bool:
+        """Would a message of ``size`` bytes overflow the output limits now?"""
         assert self.lock.locked()
-        return not (self.backlog or self.corked or self.tls is not None or self.cork.owner)
+        return limits.output_full(len(self.backlog) + (len(self.corked) >> 1),
+                                  self.backlog_bytes + self.corked_bytes, size)
 
     def buffered(self) -> int:
         with self.lock:
@@ -117,18 +119,39 @@ class Output:
         if sent < len(header) + len(payload):
             self._queue_unsent_locked((header, payload), sent)
 
+    def write_frame_locked(self, header: bytes, payload: bytes) -> None:
+        """Write one data frame as :meth:`write_locked` does; the hot path of
+        every ``put_packet`` (two buffers, the payload never copied)."""
+        assert self.lock.locked()
+        if self._corks_locked():
+            self.corked += (header, payload)
+            self.corked_bytes += len(header) + len(payload)
+        elif self.backlog or self.tls is not None:
+            self.send_parts_locked((header, payload))
+        else:
+            self.send_now_locked(header, payload)
+
     def write_locked(self, parts: Sequence[bytes]) -> None:
         """Write frames in order: corked while the calling thread dispatches,
         behind corked frames if there are any, else now. Lock held."""
         assert self.lock.locked()
-        cork = self.cork
-        if self.corked or (cork.owner and cork.owner == get_ident()):
-            if not self.corked and cork.owner == get_ident():
-                cork.dirty.append(self)
+        if self._corks_locked():
             self.corked.extend(parts)
-            self.corked_bytes += sum(len(p) for p in parts)
-            return
-        self.send_parts_locked(parts)
+            self.corked_bytes += sum(map(len, parts))
+        else:
+            self.send_parts_locked(parts)
+
+    def _corks_locked(self) -> bool:
+        """Does a write now join the cork? Behind corked frames always (order);
+        else when the calling thread dispatches, which makes this output dirty."""
+        assert self.lock.locked()
+        if self.corked:
+            return True
+        owner = self.cork.owner
+        if owner and owner == get_ident():
+            self.cork.dirty.append(self)
+            return True
+        return False
 
     def uncork(self) -> None:
         """Polling thread, end of a dispatch: write everything corked in one go."""

@@ -13,7 +13,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from ..protocol.session import CloseReceived, Message, PongReceived, ProtocolError, State
+from ..protocol.session import CLOSED, CloseReceived, Message, PongReceived, ProtocolError
 from . import events as ev
 from .memory import release_after_peer
 from .sockets import close_quietly, shutdown
@@ -115,7 +115,7 @@ def _deliver(conn: PeerConnection, data: bytes | memoryview) -> bool:
         conn.cfg.events.put_many(batch)
     if failed:
         return False
-    return session.state is not State.CLOSED
+    return session.state is not CLOSED
 
 
 def _room(conn: PeerConnection) -> tuple[int, int]:
@@ -227,7 +227,7 @@ def _finish(conn: PeerConnection) -> None:
     if session.failure is not None and not conn.aborted:
         # Answer, then close: poll() sends the error's close after the replies to
         # the messages before it; if nobody polls in time, send it here.
-        conn.wait_until(lambda: session.state is State.CLOSED, cfg.close_timeout)
+        conn.wait_until(lambda: session.state is CLOSED, cfg.close_timeout)
         conn.failure_close()
     with conn.lock:
         session.connection_lost()

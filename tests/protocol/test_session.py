@@ -220,7 +220,8 @@ class EncodeTests(unittest.TestCase):
 
     def test_client_session_masks_and_reads_server_frames(self):
         server, client = Session(DEFAULT_LIMITS), Session(DEFAULT_LIMITS, client=True)
-        (wire,) = client.encode(b"hello", False)
+        wire, rest = client.encode(b"hello", False)
+        self.assertEqual(rest, b"")
         self.assertEqual(wire[1] & 0x80, 0x80)  # masked
         self.assertEqual(server.receive(wire), [Message(b"hello", False)])
         self.assertEqual(client.receive(b"".join(server.encode(b"back", True))),
@@ -245,7 +246,8 @@ class DeflateTests(unittest.TestCase):
         body = c.compress(b"hello hello hello") + c.flush(zlib.Z_SYNC_FLUSH)
         self.assertEqual(s.receive(frame(OP_TEXT, body[:-4], rsv=4)),
                          [Message(b"hello hello hello", True)])
-        (out,) = s.encode(b"reply reply", True)
+        out, rest = s.encode(b"reply reply", True)
+        self.assertEqual(rest, b"")
         self.assertEqual(out[0], 0xC1)  # FIN + RSV1 + text
         d = zlib.decompressobj(wbits=-15)
         self.assertEqual(d.decompress(out[2:] + b"\x00\x00\xff\xff"), b"reply reply")

@@ -5,6 +5,7 @@ import socket
 import threading
 import unittest
 
+from godot_ws.protocol.limits import Limits
 from godot_ws.transport.output import Cork, Output
 from tests.support import TIMEOUT
 
@@ -76,6 +77,10 @@ class OutputTests(unittest.TestCase):
             self.out.write_locked((b"x",))
         with self.assertRaises(AssertionError):
             self.out.queued_locked()
+        with self.assertRaises(AssertionError):
+            self.out.write_frame_locked(b"H", b"x")
+        with self.assertRaises(AssertionError):
+            self.out.full_locked(Limits.from_kb(64, 1024, 64, 1024), 1)
 
     def test_backlog_keeps_order_and_is_drained_by_flush(self):
         sent = self.fill_until_backlogged()
@@ -96,7 +101,7 @@ class OutputTests(unittest.TestCase):
         self.cork.begin()
         with self.lock:
             self.out.write_locked((b"one", b"two"))
-            self.assertFalse(self.out.idle_locked())
+            self.assertEqual(self.out.queued_locked(), (1, 6))
         self.assertEqual(self.cork.dirty, [self.out])
         self.b.setblocking(False)
         with self.assertRaises(BlockingIOError):
@@ -108,6 +113,44 @@ class OutputTests(unittest.TestCase):
         self.cork.end()
         self.b.setblocking(True)
         self.assertEqual(self.read_exactly(10), b"onetwopong")
+
+    def test_frames_go_straight_out_corked_or_behind_the_backlog_in_order(self):
+        with self.lock:
+            self.out.write_frame_locked(b"H1", b"direct")
+        self.assertEqual(self.read_exactly(8), b"H1direct")
+        self.cork.begin()
+        with self.lock:
+            self.out.write_frame_locked(b"H2", b"corked")
+            self.out.write_frame_locked(b"H3", b"")  # an empty message still counts
+            self.assertEqual(self.out.queued_locked(), (2, 10))
+        self.assertEqual(self.cork.dirty, [self.out])
+        self.cork.end()
+        self.assertEqual(self.read_exactly(10), b"H2corkedH3")
+        sent = self.fill_until_backlogged()
+        with self.lock:
+            self.out.write_frame_locked(b"H4", b"behind")
+        got = b""
+        while not self.out.flush():
+            got += self.b.recv(65536)
+        got += self.read_exactly(len(sent) + 8 - len(got))
+        self.assertEqual(got, sent + b"H4behind")
+
+    def test_full_counts_the_backlog_and_the_cork(self):
+        limits = Limits.from_kb(64, 1024, 1, 2)  # output: 1 KiB, 2 packets (Godot's rule)
+        with self.lock:
+            self.assertFalse(self.out.full_locked(limits, 1000))
+            self.assertTrue(self.out.full_locked(limits, 1024))
+        self.cork.begin()
+        with self.lock:
+            self.out.write_frame_locked(b"H", b"x" * 500)
+            self.assertFalse(self.out.full_locked(limits, 500))
+            self.assertTrue(self.out.full_locked(limits, 600))
+            self.out.write_frame_locked(b"H", b"")
+            self.assertTrue(self.out.full_locked(limits, 0))  # two packets queued
+        self.cork.end()
+        self.assertEqual(self.read_exactly(502), b"H" + b"x" * 500 + b"H")
+        with self.lock:
+            self.assertFalse(self.out.full_locked(limits, 1000))
 
     def _write(self, data: bytes) -> None:
         with self.lock:
