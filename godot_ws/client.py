@@ -220,7 +220,7 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
             self._peer._mark_disconnected()
         self._dial = None
         if self._events is not None:
-            self._events.close()  # its wake-up socket pair (a late put from the thread is ignored)
+            self._events.close()  # its wake-up descriptor (a late put from the thread is ignored)
         self._events = None
         self._thread = None
         self._status = _DISCONNECTED

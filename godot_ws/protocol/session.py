@@ -13,8 +13,10 @@ One pure object owns every rule of an open connection (RFC 6455 §5-7):
   made only when the I/O layer asks for it (after the application's replies
   to those messages went out), see :meth:`Session.failure_close`.
 
-Frame parsing and validation are wsproto's (its ``FrameProtocol``); this module
-adds no socket, thread, lock or clock. The caller serialises access (the
+Frame parsing and validation are wsproto's: its ``FrameProtocol``'s frame and
+message decoders, driven directly (the wsproto internals this relies on are
+pinned by tests/protocol/test_session_wsproto.py); this module adds no
+socket, thread, lock or clock. The caller serialises access (the
 transport holds the connection's lock around every call).
 """
 from __future__ import annotations
@@ -49,8 +51,7 @@ class State(IntEnum):
 # Enum members bound once: looking one up on its class costs ~150 ns on
 # CPython 3.11, and the hot paths below would pay it several times per message.
 OPEN, CLOSING, CLOSED = State.OPEN, State.CLOSING, State.CLOSED
-_TEXT, _BINARY, _PING, _PONG, _CLOSE = (Opcode.TEXT, Opcode.BINARY, Opcode.PING, Opcode.PONG,
-                                         Opcode.CLOSE)
+_TEXT, _PING, _PONG = Opcode.TEXT, Opcode.PING, Opcode.PONG
 
 
 class Message(NamedTuple):
@@ -141,6 +142,10 @@ class Session:
         #: Data frames need the frame protocol (compression, client masking).
         self.framed = client or bool(extensions)
         self._frames = make_frame_protocol(client, list(extensions), _Frames)
+        # Parsing drives wsproto's two decoders directly (what the protocol's
+        # received_frames() generators do, without them): same checks, fewer calls.
+        self._decoder = self._frames._frame_decoder
+        self._messages = self._frames._message_decoder
         self._parts: list[bytes] = []
         self._size = 0
         self._out: list[bytes] = []
@@ -170,14 +175,21 @@ class Session:
         if self.failure is not None or self.state is CLOSED:
             return []  # nothing after an error or the close is delivered
         events: list[SessionEvent] = []
-        frames = self._frames
-        frames.receive_bytes(data)  # type: ignore[arg-type]  # wsproto copies it
+        decoder = self._decoder
+        pending = decoder.buffer.buffer
+        pending += data  # wsproto's buffer: a bytearray, so the caller's buffer is copied
         try:
-            for frame in frames.received_frames():
+            # A frame is parsed only while bytes (or a frame's header) are
+            # pending: an empty buffer needs no failed header parse per read.
+            while pending or decoder.header is not None:
+                frame = decoder.process_buffer()
+                if frame is None:
+                    break
                 opcode = frame.opcode
-                if opcode is _TEXT or opcode is _BINARY:
+                if not opcode & 8:  # a data frame: TEXT, BINARY or CONTINUATION
+                    frame = self._messages.process_frame(frame)
                     count = len(events)
-                    if not self._data_frame(frame, opcode is _TEXT, events):
+                    if not self._data_frame(frame, frame.opcode is _TEXT, events):
                         break
                     if len(events) > count:  # a message completed
                         max_messages -= 1
@@ -189,14 +201,14 @@ class Session:
                     payload = bytes(frame.payload)  # type: ignore[arg-type]
                     if self.state is OPEN and not self.limits.output_full(
                             queued_packets, queued_bytes, len(payload)):
-                        pong = frames.pong(payload)
+                        pong = self._frames.pong(payload)
                         self._out.append(bytes(pong))
                         queued_packets += 1
                         queued_bytes += len(pong)
                 elif opcode is _PONG:
                     events.append(PongReceived(bytes(frame.payload)))  # type: ignore[arg-type]
-                elif opcode is _CLOSE:
-                    self._close_frame(frame, events)
+                else:  # CLOSE: wsproto's decoder admits no other opcode
+                    self._close_frame(self._frames._process_close(frame), events)
                     break
         except ParseFailed as exc:
             self._fail(int(exc.code), str(exc), events)

@@ -25,7 +25,8 @@ from typing import Any, Callable
 
 from .connection import ConnectionConfig, PeerConnection, run_peer
 from .memory import tune_heap
-from .sockets import close_quietly, drain
+from .sockets import close_quietly
+from .waker import Waker
 
 __all__ = ["Acceptor", "Registry", "open_listener"]
 
@@ -127,7 +128,7 @@ class _Backoff:
 
 
 class Acceptor:
-    """Accepts connections until :meth:`stop`; woken through a socket pair
+    """Accepts connections until :meth:`stop`; woken through a :class:`Waker`
     (to stop, or when a descriptor returns during a pause)."""
 
     def __init__(self, listener: socket.socket, cfg: ConnectionConfig, registry: Registry,
@@ -136,9 +137,7 @@ class Acceptor:
         self.cfg = cfg
         self.registry = registry
         self._refuse = refuse
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._waker = Waker()
         self._stopping = False
         self._backoff = _Backoff()
         registry.on_release = self._descriptor_returned
@@ -149,10 +148,7 @@ class Acceptor:
         self.thread.start()
 
     def _wake(self) -> None:
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:  # a wake-up is pending already (buffer full), or stopped
-            pass
+        self._waker.wake()
 
     def _descriptor_returned(self) -> None:
         if self._backoff.pause:
@@ -162,15 +158,14 @@ class Acceptor:
         self._stopping = True
         self._wake()
         self.thread.join(5.0)
-        self._wake_r.close()
-        self._wake_w.close()
+        self._waker.close()
 
     def _run(self) -> None:
         listener = self.listener
         listener.setblocking(False)
         backoff = self._backoff
         sel = selectors.DefaultSelector()
-        sel.register(self._wake_r, selectors.EVENT_READ)
+        sel.register(self._waker, selectors.EVENT_READ)
         watching = False
         try:
             while not self._stopping:
@@ -178,8 +173,8 @@ class Acceptor:
                     sel.register(listener, selectors.EVENT_READ)
                     watching = True
                 ready = sel.select(backoff.pause or None)
-                if any(key.fileobj is self._wake_r for key, _ in ready):
-                    drain(self._wake_r)
+                if any(key.fileobj is self._waker for key, _ in ready):
+                    self._waker.drain()
                 pause, backoff.pause = backoff.pause, 0.0
                 while not self._stopping:
                     try:

@@ -2,9 +2,10 @@
 
 Peer threads append whole batches (everything one socket read produced) with
 one lock acquisition; the polling thread takes everything queued at once. The
-polling thread is woken only when it is actually waiting, by one byte on the
-queue's socket pair. The wait is ``select.poll`` on that socket, and, on the
-main thread, also on a process-wide socket pair given to
+polling thread is woken only when it is actually waiting, through the
+queue's :class:`~godot_ws.transport.waker.Waker`. The wait is ``select.poll``
+on it, and, on the
+main thread, also on a process-wide pipe given to
 ``signal.set_wakeup_fd`` for the duration of the wait: a signal then ends the
 wait at once (after its Python handler ran), so a handler that only sets a
 flag is seen by the loop around ``poll()`` without delay. No lock is held
@@ -20,7 +21,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import socket
 import threading
 import time
 from typing import TYPE_CHECKING, NamedTuple, Union
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple, Union
 if TYPE_CHECKING:
     from .connection import PeerConnection
 
-from .sockets import drain
+from .waker import Waker
 
 __all__ = ["EventQueue", "Connected", "Data", "CloseRequest", "ProtocolFailure",
            "Disconnected", "ConnectFailed", "Event"]
@@ -76,13 +76,6 @@ class ConnectFailed(NamedTuple):
 Event = Union[Connected, Data, CloseRequest, ProtocolFailure, Disconnected, ConnectFailed]
 
 
-def _socketpair() -> tuple[socket.socket, socket.socket]:
-    r, w = socket.socketpair()
-    r.setblocking(False)
-    w.setblocking(False)
-    return r, w
-
-
 # A process-wide pipe, never closed: a wakeup fd that an interrupted restore
 # left set must never point at a descriptor that was closed and reused.
 _SIGNAL_R, _SIGNAL_W = os.pipe()
@@ -118,11 +111,11 @@ class EventQueue:
         self._waiting = False
         self._signaled = False
         self._close_after_wait = False
-        self._wake_r, self._wake_w = _socketpair()
+        self._waker = Waker()
         self._poll_own = select.poll()
-        self._poll_own.register(self._wake_r, select.POLLIN)
+        self._poll_own.register(self._waker, select.POLLIN)
         self._poll_sig = select.poll()
-        self._poll_sig.register(self._wake_r, select.POLLIN)
+        self._poll_sig.register(self._waker, select.POLLIN)
         self._poll_sig.register(_SIGNAL_R, select.POLLIN)
 
     def _signal_locked(self) -> bool:
@@ -149,10 +142,7 @@ class EventQueue:
     def wake(self) -> None:
         """Make the current or the next :meth:`take_all` wait return (e.g. after
         ``call_deferred``). Takes no lock: safe from a Python signal handler."""
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:  # buffer full (a wake is pending anyway) or closed
-            pass
+        self._waker.wake()
 
     def take_all(self, timeout: float | None) -> list[Event]:
         """Everything queued; waits up to ``timeout`` s (None: forever) for the
@@ -196,7 +186,7 @@ class EventQueue:
                         if fd == _SIGNAL_R:
                             _drain_signals()
                         else:
-                            drain(self._wake_r)
+                            self._waker.drain()
                     return
                 if deadline is not None and time.monotonic() >= deadline:
                     return
@@ -209,7 +199,7 @@ class EventQueue:
             self._events = []
 
     def close(self) -> None:
-        """Release the socket pair (now, or when the current wait ends)."""
+        """Release the wake-up descriptor (now, or when the current wait ends)."""
         with self._lock:
             self._events = []
             if self._waiting:
@@ -223,5 +213,4 @@ class EventQueue:
             self._close_now()
 
     def _close_now(self) -> None:
-        self._wake_r.close()
-        self._wake_w.close()
+        self._waker.close()

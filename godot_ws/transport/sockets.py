@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import socket
 
-__all__ = ["close_quietly", "drain", "shutdown"]
+__all__ = ["close_quietly", "shutdown"]
 
 
 def shutdown(sock: socket.socket) -> None:
@@ -29,12 +29,3 @@ def close_quietly(sock: socket.socket) -> None:
     except OSError:
         pass
 
-
-def drain(sock: socket.socket) -> None:
-    """Read a non-blocking wake-up socket empty (one ``recv`` unless more than
-    a buffer's worth was queued: wake-ups are single bytes)."""
-    try:
-        while len(sock.recv(4096)) == 4096:
-            pass
-    except OSError:  # BlockingIOError: it was empty
-        pass

@@ -3,7 +3,7 @@ and fires per-connection deadlines.
 
 Threading: one thread per listening server. ``watch``/``forget``/
 ``add_deadline`` may be called from any thread; they only touch ``_lock``-guarded
-lists and wake the thread through a socket pair. All writes it makes go through
+lists and wake the thread through a :class:`~godot_ws.transport.waker.Waker`. All writes it makes go through
 ``PeerConnection.flush_backlog``, under that connection's lock (see
 ``connection.py`` for the full model).
 """
@@ -13,10 +13,11 @@ import heapq
 import itertools
 import logging
 import selectors
-import socket
 import threading
 import time
 from typing import TYPE_CHECKING
+
+from .waker import Waker
 
 if TYPE_CHECKING:
     from .connection import PeerConnection
@@ -37,9 +38,7 @@ class BacklogWriter:
         self._deadlines: list[tuple[float, int, PeerConnection, str]] = []
         self._seq = itertools.count()
         self._registered: dict[int, PeerConnection] = {}
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._waker = Waker()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="godot_ws-writer", daemon=True)
         self._thread.start()
@@ -64,29 +63,21 @@ class BacklogWriter:
         self._stopping = True
         self._wake()
         self._thread.join(5.0)
-        self._wake_r.close()
-        self._wake_w.close()
+        self._waker.close()
 
     def _wake(self) -> None:
-        try:
-            self._wake_w.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass  # already awake (buffer full) or stopping
+        self._waker.wake()
 
     def _run(self) -> None:
         sel = selectors.DefaultSelector()
-        sel.register(self._wake_r, selectors.EVENT_READ, None)
+        sel.register(self._waker, selectors.EVENT_READ, None)
         try:
             while not self._stopping:
                 timeout = self._apply_changes(sel)
                 for key, _ in sel.select(timeout):
                     conn = key.data
                     if conn is None:
-                        try:
-                            while self._wake_r.recv(4096):
-                                pass
-                        except (BlockingIOError, OSError):
-                            pass
+                        self._waker.drain()
                         continue
                     if conn.flush_backlog():
                         self._unregister(sel, conn)

@@ -134,7 +134,7 @@ class EventQueueTests(unittest.TestCase):
         q = EventQueue()
         threading.Timer(0.05, q.close).start()
         self.assertEqual(q.take_all(TIMEOUT), [])
-        self.assertEqual(q._wake_r.fileno(), -1, "closed once the wait ended")
+        self.assertEqual(q._waker.fileno(), -1, "closed once the wait ended")
 
 
 def _raise_interrupt(signum, frame):
