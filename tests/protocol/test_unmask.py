@@ -129,6 +129,14 @@ class UnmaskCases:
                 self.received(wire, len(wire))
 
 
+class SuiteImportTest(unittest.TestCase):
+    def test_the_package_follows_the_environment(self) -> None:
+        # make test runs the suite once with GODOT_WS_NO_SPEEDUPS=1 (tools/test_pythons.sh):
+        # that run must really parse on the pure path, and every other run in C.
+        hidden = os.environ.get("GODOT_WS_NO_SPEEDUPS", "") not in ("", "0")
+        self.assertIs(unmask.ACCELERATED, not hidden)
+
+
 class AcceleratedUnmaskTest(UnmaskCases, unittest.TestCase):
     module = load_unmask(hidden=False)
     accelerated = True
