@@ -140,12 +140,22 @@ class Session:
         self.failure: ProtocolError | None = None
         #: Data frames need the frame protocol (compression, client masking).
         self.framed = client or bool(extensions)
-        self._frames = make_frame_protocol(client, list(extensions), _Frames)
+        self._extensions = list(extensions)
+        self._frames: _Frames | None = None  # made on first use: see _protocol()
         self._parts: list[bytes] = []
         self._size = 0
         self._out: list[bytes] = []
         #: :meth:`receive` stopped at its budget: more may be buffered.
         self.more_buffered = False
+
+    def _protocol(self) -> _Frames:
+        """wsproto's frame protocol, made when first needed: an idle server peer
+        never needs it (0.8 KB, and making it nests three constructors, which a
+        peer thread would keep paying for in resident stack)."""
+        frames = self._frames
+        if frames is None:
+            frames = self._frames = make_frame_protocol(self.client, self._extensions, _Frames)
+        return frames
 
     @property
     def receiving_message(self) -> bool:
@@ -170,7 +180,7 @@ class Session:
         if self.failure is not None or self.state is CLOSED:
             return []  # nothing after an error or the close is delivered
         events: list[SessionEvent] = []
-        frames = self._frames
+        frames = self._protocol()
         frames.receive_bytes(data)  # type: ignore[arg-type]  # wsproto copies it
         try:
             for frame in frames.received_frames():
@@ -227,7 +237,7 @@ class Session:
         if self.state is OPEN:
             events.append(CloseReceived(NO_CODE if code == _NO_STATUS_RCVD else int(code),
                                         reason.split("\x00", 1)[0]))
-            self._out.append(bytes(self._frames.close(
+            self._out.append(bytes(self._protocol().close(
                 None if code == _NO_STATUS_RCVD else code, reason or None)))
         self.state = CLOSED
 
@@ -251,7 +261,7 @@ class Session:
             raise RuntimeError("cannot send a message: the session is closing or closed")
         if not self.framed:
             return frame_header(len(payload), text), payload
-        return bytes(self._frames.send_data(payload.decode("utf-8") if text else payload)), b""
+        return bytes(self._protocol().send_data(payload.decode("utf-8") if text else payload)), b""
 
     def close(self, code: int = 1000, reason: str = "") -> bytes:
         """Start the closing handshake: the close frame to send, or ``b""`` when
@@ -262,7 +272,7 @@ class Session:
         if self.state is not OPEN or self.failure is not None:
             return b""
         self.state = CLOSING
-        return bytes(self._frames.close(code, reason or None))
+        return bytes(self._protocol().close(code, reason or None))
 
     def failure_close(self) -> bytes:
         """After a :class:`ProtocolError`: the close frame for it, once (``b""``
@@ -271,7 +281,7 @@ class Session:
             raise RuntimeError("failure_close() without a protocol error")
         frame = b""
         if self.state is OPEN:
-            frame = bytes(self._frames.close(self.failure.code))
+            frame = bytes(self._protocol().close(self.failure.code))
         self.state = CLOSED
         return frame
 
@@ -283,4 +293,4 @@ class Session:
         """A ping frame (keepalive), or ``b""`` when the session is not open."""
         if self.state is not OPEN or self.failure is not None:
             return b""
-        return bytes(self._frames.ping(payload))
+        return bytes(self._protocol().ping(payload))

@@ -25,7 +25,7 @@ class PeerConnectionTests(unittest.TestCase):
         self.cfg = ConnectionConfig(events=events, writer=self.writer,
                                     limits=Limits.from_kb(64, 16, 1, 4), close_timeout=0.2)
         upgrade = Upgrade(Request("GET", "/", "HTTP/1.1"), "", [], "127.0.0.1", None, None, b"")
-        self.conn = PeerConnection(self.cfg, self.server_sock, ("127.0.0.1", 1), upgrade)
+        self.conn = PeerConnection.open(self.cfg, self.server_sock, ("127.0.0.1", 1), upgrade)
 
     def tearDown(self) -> None:
         self.writer.stop()
