@@ -6,17 +6,17 @@ at exit). For each accepted socket it records the socket in the
 thread's last act is to take its socket out again, so the registry holds
 exactly the sockets of live peer threads. ``stop()`` uses it to reach every
 socket and to wait for every peer thread (:meth:`Registry.wait_empty`).
-``Registry._lock`` (with its condition ``_empty``) guards its dict and the
-process-wide count of peer threads (:func:`peer_threads`).
+``Registry._lock`` (with its condition ``_empty``) guards its dict;
+``_count_lock`` the process-wide count of peer threads (:func:`peer_threads`).
 
 Peer threads are started with ``_thread``, not ``threading.Thread``: an idle
 peer is mostly its thread, and a ``Thread`` object (its events, conditions and
-locks) costs 2.5 KiB more per peer, a quarter of Godot's whole per-peer
+locks) costs 2.5 KiB more per peer, a tenth of Godot's whole per-peer
 figure. They are therefore not in ``threading.enumerate()``: leak checks add
 :func:`peer_threads` (``godot_ws.testing`` does). If code on a peer thread
 calls ``threading.current_thread()`` (logging does, for ``threadName``),
-``threading`` registers a dummy ``Thread`` for it that it never removes;
-:meth:`Registry.release` removes it at the thread's end.
+``threading`` registers a dummy ``Thread`` for it that, before Python 3.13, it
+never removes; :meth:`Registry.release` removes it at the thread's end.
 
 The acceptor never reads or writes a peer socket; a refused connection is
 closed before anyone reads it, as Godot does.
@@ -65,8 +65,8 @@ def _count(delta: int) -> None:
 
 def _forget_dummy_thread() -> None:
     """Drop the dummy ``threading.Thread`` that ``threading.current_thread()``
-    made for this ``_thread`` thread, if any: ``threading`` keeps it (and
-    counts it in ``active_count()``) forever otherwise."""
+    made for this ``_thread`` thread, if any: before Python 3.13, ``threading``
+    keeps it (and counts it in ``active_count()``) forever otherwise."""
     active: Any = getattr(threading, "_active", None)
     dummy: Any = getattr(threading, "_DummyThread", None)
     lock: Any = getattr(threading, "_active_limbo_lock", None)
