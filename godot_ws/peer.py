@@ -186,13 +186,11 @@ class WebSocketPeer(PacketPeer):
 
     def get_request_path(self) -> str:
         """The path (and query) of the accepted upgrade request."""
-        req = self._conn.request
-        return req.path if req is not None else ""
+        return self._conn.request().path
 
     def get_request_headers(self) -> dict:
         """The accepted upgrade request's headers (lower-case names)."""
-        req = self._conn.request
-        return dict(req.headers) if req is not None else {}
+        return self._conn.request().headers
 
     def get_handshake_data(self) -> Any:
         """What the server's ``handshake_hook`` returned for this peer, if anything."""

@@ -370,21 +370,20 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         events, writer, registry, acceptor, close_code = self._stopping
         acceptor.stop()
         registry.close()  # a peer upgraded after the snapshot would escape stop()
-        items = registry.snapshot()
-        for sock, thread, conn in items:
+        for sock, conn in registry.snapshot():
             if conn is not None:
                 conn.stop_close(close_code)
             else:
                 shutdown(sock)
         deadline = time.monotonic() + _STOP_JOIN_TIMEOUT
-        for _, thread, _ in items:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        # Threads that started between the snapshot and the acceptor's exit.
-        for sock, thread, conn in registry.snapshot():
-            shutdown(sock)
-            thread.join(max(0.0, deadline - time.monotonic()))
-        if any(t.is_alive() for _, t, _ in registry.snapshot()):
-            logger.error("stop(): some peer threads did not finish in time")
+        # Peer threads that started between the snapshot and the acceptor's
+        # exit are reached by the next snapshot.
+        while not registry.wait_empty(min(0.5, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                logger.error("stop(): some peer threads did not finish in time")
+                break
+            for sock, _ in registry.snapshot():
+                shutdown(sock)
         writer.stop()
         events.close()  # also makes a poll() this stop() interrupted return
         for peer in self._peers.values():

@@ -36,8 +36,9 @@ from .crypto import Crypto, CryptoKey, X509Certificate
 from .enums import Error
 from .object import Object
 from .server import WebSocketServer
+from .transport.acceptor import peer_threads
 
-__all__ = ["WebSocketTestCase", "TIMEOUT", "fd_count", "self_signed"]
+__all__ = ["WebSocketTestCase", "TIMEOUT", "fd_count", "self_signed", "thread_count"]
 
 #: Default bound (seconds) of every wait; generous, since CI machines are slow.
 TIMEOUT = 10.0
@@ -47,6 +48,13 @@ _STEP = 0.01
 def fd_count() -> int:
     """Open file descriptors of this process (Linux: ``/proc/self/fd``)."""
     return len(os.listdir("/proc/self/fd"))
+
+
+def thread_count() -> int:
+    """Threads of this process: ``threading.active_count()`` plus the servers'
+    peer threads, which ``threading`` does not list (they are started with
+    ``_thread`` to keep idle peers small)."""
+    return threading.active_count() + peer_threads()
 
 
 @functools.cache
@@ -80,6 +88,7 @@ class WebSocketTestCase(unittest.TestCase):
     def setUp(self) -> None:
         super().setUp()
         self._threads_before = set(threading.enumerate())
+        self._peer_threads_before = peer_threads()
         self._fds_before = fd_count()
         self.clients: list[WebSocketClient] = []
         self._records: dict[int, dict[str, list[tuple]]] = {}
@@ -196,5 +205,6 @@ class WebSocketTestCase(unittest.TestCase):
         self.assertLessEqual(fd_count(), self._fds_before, "file descriptors left open")
 
     def _new_threads(self) -> list[str]:
+        peers = peer_threads() - self._peer_threads_before
         return [t.name for t in threading.enumerate()
-                if t not in self._threads_before and t.is_alive()]
+                if t not in self._threads_before and t.is_alive()] + ["godot_ws peer"] * peers

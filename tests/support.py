@@ -11,7 +11,6 @@ import logging
 import os
 import socket
 import struct
-import threading
 import time
 import unittest
 from typing import Callable
@@ -21,6 +20,7 @@ from wsproto.connection import Connection
 from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
 
 from godot_ws.server import WebSocketServer
+from godot_ws.testing import thread_count
 
 TIMEOUT = 10.0
 SAMPLE_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -77,7 +77,7 @@ class ServerTestCase(unittest.TestCase):
     protocols: tuple[str, ...] = ()
 
     def setUp(self) -> None:
-        self.threads_before = threading.active_count()
+        self.threads_before = thread_count()
         self.fds_before = fd_count()
         self.server = WebSocketServer()
         self.configure(self.server)
@@ -102,9 +102,9 @@ class ServerTestCase(unittest.TestCase):
                 pass
         self.server.stop()
         end = time.monotonic() + 5
-        while time.monotonic() < end and threading.active_count() > self.threads_before:
+        while time.monotonic() < end and thread_count() > self.threads_before:
             time.sleep(0.01)
-        self.assertLessEqual(threading.active_count(), self.threads_before, "threads leaked")
+        self.assertLessEqual(thread_count(), self.threads_before, "threads leaked")
         self.assertLessEqual(fd_count(), self.fds_before, "file descriptors leaked")
 
     # -- raw clients ------------------------------------------------------------

@@ -27,7 +27,7 @@ from tests.conformance.wire import (
     frame,
     upgrade_request,
 )
-from tests.support import fd_count, read_http_head
+from tests.support import fd_count, read_http_head, thread_count
 from tests.test_robustness_faults import reset, rss_kb
 
 PLAIN_CYCLES = 2000
@@ -146,7 +146,7 @@ class LeakChecks:
         end = time.monotonic() + 10
         while time.monotonic() < end:
             server.poll(0.02)
-            if (threading.active_count() <= threads and fd_count() <= fds
+            if (thread_count() <= threads and fd_count() <= fds
                     and not server.get_peer_ids()):
                 return
 
@@ -160,11 +160,11 @@ class LeakChecks:
             try:
                 connect = self.connector(server.get_port())
                 self.run_cycles(server, connect, self.warmup, 0)
-                self.settle(server, threading.active_count(), fd_count())
-                threads0, fds0, rss0 = threading.active_count(), fd_count(), rss_kb()
+                self.settle(server, thread_count(), fd_count())
+                threads0, fds0, rss0 = thread_count(), fd_count(), rss_kb()
                 self.run_cycles(server, connect, self.cycles, self.warmup)
                 self.settle(server, threads0, fds0)
-                threads1, fds1, rss1 = threading.active_count(), fd_count(), rss_kb()
+                threads1, fds1, rss1 = thread_count(), fd_count(), rss_kb()
             finally:
                 server.stop()
         self.figures = {"cycles": self.cycles, "threads": threads1 - threads0,

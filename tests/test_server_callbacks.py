@@ -3,11 +3,10 @@ nonsense, handlers that raise) and listen() with bad settings: each costs only
 what it touched, and nothing leaks."""
 import math
 import struct
-import threading
 import unittest
 
 from godot_ws.server import WebSocketServer
-from tests.support import ServerTestCase, fd_count
+from tests.support import ServerTestCase, fd_count, thread_count
 from tests.test_server_threading import queued
 
 H = struct.Struct("<Bii")
@@ -85,7 +84,7 @@ class ListenValidationTests(unittest.TestCase):
            ("output_stall_timeout", -5, ValueError), ("output_stall_timeout", None, TypeError)]
 
     def test_bad_settings_fail_before_anything_is_created(self):
-        threads, fds = threading.active_count(), fd_count()
+        threads, fds = thread_count(), fd_count()
         for name, value, error in self.BAD:
             with self.subTest(name=name, value=value):
                 server = WebSocketServer()
@@ -94,7 +93,7 @@ class ListenValidationTests(unittest.TestCase):
                     server.listen(0)
                 self.assertIn(name, str(cm.exception))
                 self.assertFalse(server.is_listening())
-                self.assertEqual(threading.active_count(), threads, "a thread leaked")
+                self.assertEqual(thread_count(), threads, "a thread leaked")
                 self.assertEqual(fd_count(), fds, "a descriptor leaked")
         server = WebSocketServer()
         server.close_timeout = 1

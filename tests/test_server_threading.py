@@ -145,7 +145,7 @@ class InterruptTests(ServerTestCase):
     def test_ctrl_c_in_stop_then_stop_again_finishes(self):
         clients = [self.ws() for _ in range(3)]
         self.rec.wait("client_connected", 3)
-        conns = [c for _, _, c in self.server._registry.snapshot()]
+        conns = [c for _, c in self.server._registry.snapshot()]
         real = conns[1].stop_close
 
         def interrupted(code=1000):

@@ -141,16 +141,22 @@ class Session:
         self.failure: ProtocolError | None = None
         #: Data frames need the frame protocol (compression, client masking).
         self.framed = client or bool(extensions)
-        self._frames = make_frame_protocol(client, list(extensions), _Frames)
-        # Parsing drives wsproto's two decoders directly (what the protocol's
-        # received_frames() generators do, without them): same checks, fewer calls.
-        self._decoder = self._frames._frame_decoder
-        self._messages = self._frames._message_decoder
+        self._extensions = list(extensions)
+        self._frames: _Frames | None = None  # made on first use: see _protocol()
         self._parts: list[bytes] = []
         self._size = 0
         self._out: list[bytes] = []
         #: :meth:`receive` stopped at its budget: more may be buffered.
         self.more_buffered = False
+
+    def _protocol(self) -> _Frames:
+        """wsproto's frame protocol, made when first needed: an idle server peer
+        never needs it (0.8 KB, and making it nests three constructors, which a
+        peer thread would keep paying for in resident stack)."""
+        frames = self._frames
+        if frames is None:
+            frames = self._frames = make_frame_protocol(self.client, self._extensions, _Frames)
+        return frames
 
     @property
     def receiving_message(self) -> bool:
@@ -175,7 +181,10 @@ class Session:
         if self.failure is not None or self.state is CLOSED:
             return []  # nothing after an error or the close is delivered
         events: list[SessionEvent] = []
-        decoder = self._decoder
+        frames = self._frames or self._protocol()
+        # Parsing drives wsproto's two decoders directly (what the protocol's
+        # received_frames() generators do, without them): same checks, fewer calls.
+        decoder = frames._frame_decoder
         pending = decoder.buffer.buffer
         pending += data  # wsproto's buffer: a bytearray, so the caller's buffer is copied
         try:
@@ -187,7 +196,7 @@ class Session:
                     break
                 opcode = frame.opcode
                 if not opcode & 8:  # a data frame: TEXT, BINARY or CONTINUATION
-                    frame = self._messages.process_frame(frame)
+                    frame = frames._message_decoder.process_frame(frame)
                     count = len(events)
                     if not self._data_frame(frame, frame.opcode is _TEXT, events):
                         break
@@ -201,14 +210,14 @@ class Session:
                     payload = bytes(frame.payload)  # type: ignore[arg-type]
                     if self.state is OPEN and not self.limits.output_full(
                             queued_packets, queued_bytes, len(payload)):
-                        pong = self._frames.pong(payload)
+                        pong = frames.pong(payload)
                         self._out.append(bytes(pong))
                         queued_packets += 1
                         queued_bytes += len(pong)
                 elif opcode is _PONG:
                     events.append(PongReceived(bytes(frame.payload)))  # type: ignore[arg-type]
                 else:  # CLOSE: wsproto's decoder admits no other opcode
-                    self._close_frame(self._frames._process_close(frame), events)
+                    self._close_frame(frames._process_close(frame), events)
                     break
         except ParseFailed as exc:
             self._fail(int(exc.code), str(exc), events)
@@ -239,7 +248,7 @@ class Session:
         if self.state is OPEN:
             events.append(CloseReceived(NO_CODE if code == _NO_STATUS_RCVD else int(code),
                                         reason.split("\x00", 1)[0]))
-            self._out.append(bytes(self._frames.close(
+            self._out.append(bytes(self._protocol().close(
                 None if code == _NO_STATUS_RCVD else code, reason or None)))
         self.state = CLOSED
 
@@ -263,7 +272,7 @@ class Session:
             raise RuntimeError("cannot send a message: the session is closing or closed")
         if not self.framed:
             return frame_header(len(payload), text), payload
-        return bytes(self._frames.send_data(payload.decode("utf-8") if text else payload)), b""
+        return bytes(self._protocol().send_data(payload.decode("utf-8") if text else payload)), b""
 
     def close(self, code: int = 1000, reason: str = "") -> bytes:
         """Start the closing handshake: the close frame to send, or ``b""`` when
@@ -274,7 +283,7 @@ class Session:
         if self.state is not OPEN or self.failure is not None:
             return b""
         self.state = CLOSING
-        return bytes(self._frames.close(code, reason or None))
+        return bytes(self._protocol().close(code, reason or None))
 
     def failure_close(self) -> bytes:
         """After a :class:`ProtocolError`: the close frame for it, once (``b""``
@@ -283,7 +292,7 @@ class Session:
             raise RuntimeError("failure_close() without a protocol error")
         frame = b""
         if self.state is OPEN:
-            frame = bytes(self._frames.close(self.failure.code))
+            frame = bytes(self._protocol().close(self.failure.code))
         self.state = CLOSED
         return frame
 
@@ -295,4 +304,4 @@ class Session:
         """A ping frame (keepalive), or ``b""`` when the session is not open."""
         if self.state is not OPEN or self.failure is not None:
             return b""
-        return bytes(self._frames.ping(payload))
+        return bytes(self._protocol().ping(payload))

@@ -1,9 +1,23 @@
 """The listening socket and its acceptor thread.
 
 Threading: the acceptor thread owns the listening socket (accepts, closes it
-at exit). For each accepted socket it starts a peer thread (``run_peer``) and
-records the pair in the :class:`Registry`, which ``stop()`` uses to reach
-every socket and join every thread. ``Registry._lock`` guards its dict.
+at exit). For each accepted socket it records the socket in the
+:class:`Registry` and starts a peer thread (``run_peer``) for it; the peer
+thread's last act is to take its socket out again, so the registry holds
+exactly the sockets of live peer threads. ``stop()`` uses it to reach every
+socket and to wait for every peer thread (:meth:`Registry.wait_empty`).
+``Registry._lock`` (with its condition ``_empty``) guards its dict;
+``_count_lock`` the process-wide count of peer threads (:func:`peer_threads`).
+
+Peer threads are started with ``_thread``, not ``threading.Thread``: an idle
+peer is mostly its thread, and a ``Thread`` object (its events, conditions and
+locks) costs 2.5 KiB more per peer, a tenth of Godot's whole per-peer
+figure. They are therefore not in ``threading.enumerate()``: leak checks add
+:func:`peer_threads` (``godot_ws.testing`` does). If code on a peer thread
+calls ``threading.current_thread()`` (logging does, for ``threadName``),
+``threading`` registers a dummy ``Thread`` for it that, before Python 3.13, it
+never removes; :meth:`Registry.release` removes it at the thread's end.
+
 The acceptor never reads or writes a peer socket; a refused connection is
 closed before anyone reads it, as Godot does.
 
@@ -15,6 +29,7 @@ line per second; the connections meanwhile wait in the kernel's queue.
 """
 from __future__ import annotations
 
+import _thread
 import errno
 import logging
 import selectors
@@ -28,33 +43,67 @@ from .memory import tune_heap
 from .sockets import close_quietly
 from .waker import Waker
 
-__all__ = ["Acceptor", "Registry", "open_listener"]
+__all__ = ["Acceptor", "Registry", "open_listener", "peer_threads"]
 
 logger = logging.getLogger("godot_ws")
 
 
+_count_lock = threading.Lock()  # guards _live
+_live = 0                       # peer threads running, every server of the process
+
+
+def peer_threads() -> int:
+    """Peer threads running in this process (every server): they are not in
+    ``threading.enumerate()`` (see the module doc), so leak checks add this."""
+    return _live
+
+
+def _count(delta: int) -> None:
+    global _live
+    with _count_lock:
+        _live += delta
+
+
+def _forget_dummy_thread() -> None:
+    """Drop the dummy ``threading.Thread`` that ``threading.current_thread()``
+    made for this ``_thread`` thread, if any: before Python 3.13, ``threading``
+    keeps it (and counts it in ``active_count()``) forever otherwise."""
+    active: Any = getattr(threading, "_active", None)
+    dummy: Any = getattr(threading, "_DummyThread", None)
+    lock: Any = getattr(threading, "_active_limbo_lock", None)
+    if active is None or dummy is None or lock is None:
+        return
+    ident = threading.get_ident()
+    with lock:
+        if isinstance(active.get(ident), dummy):
+            del active[ident]
+
+
 class Registry:
-    """Every accepted socket with its thread and (once upgraded) connection."""
+    """Every accepted socket whose peer thread runs, with its connection once
+    upgraded (see the module doc)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[socket.socket, tuple[threading.Thread, PeerConnection | None]] = {}
+        self._empty = threading.Condition(self._lock)
+        self._items: dict[socket.socket, PeerConnection | None] = {}
         self._closed = False
         #: Called after each release (any thread): the acceptor resumes if it paused.
         self.on_release: Callable[[], None] | None = None
 
-    def add(self, sock: socket.socket, thread: threading.Thread) -> None:
+    def add(self, sock: socket.socket) -> None:
+        """``sock``'s peer thread is about to start (it calls :meth:`release` last)."""
         with self._lock:
-            self._items[sock] = (thread, None)
+            self._items[sock] = None
+        _count(1)
 
     def adopt(self, sock: socket.socket, conn: PeerConnection) -> bool:
         """Record ``conn`` as upgraded; False once ``close()`` ran (stop() has
         taken its snapshot and will not stop this connection: drop it)."""
         with self._lock:
-            item = self._items.get(sock)
-            if item is None or self._closed:
+            if sock not in self._items or self._closed:
                 return False
-            self._items[sock] = (item[0], conn)
+            self._items[sock] = conn
             return True
 
     def close(self) -> None:
@@ -63,15 +112,25 @@ class Registry:
             self._closed = True
 
     def release(self, sock: socket.socket) -> None:
-        """Forget ``sock`` (closed by now: its descriptor is free again)."""
-        with self._lock:
-            self._items.pop(sock, None)
+        """Forget ``sock`` (closed by now: its descriptor is free again); the
+        last thing its peer thread does (or the acceptor, if it never started)."""
+        _forget_dummy_thread()
         if self.on_release is not None:
             self.on_release()
-
-    def snapshot(self) -> list[tuple[socket.socket, threading.Thread, PeerConnection | None]]:
+        _count(-1)
         with self._lock:
-            return [(s, t, c) for s, (t, c) in self._items.items()]
+            self._items.pop(sock, None)
+            if not self._items:
+                self._empty.notify_all()
+
+    def snapshot(self) -> list[tuple[socket.socket, PeerConnection | None]]:
+        with self._lock:
+            return list(self._items.items())
+
+    def wait_empty(self, timeout: float) -> bool:
+        """Wait until every peer thread has ended; False on timeout."""
+        with self._lock:
+            return self._empty.wait_for(lambda: not self._items, timeout)
 
     def __len__(self) -> int:
         with self._lock:
@@ -212,11 +271,10 @@ class Acceptor:
             return
         sock.setblocking(True)
         address = (_plain_host(addr[0]), addr[1])
-        thread = threading.Thread(target=run_peer, name="godot_ws-peer", daemon=True,
-                                  args=(self.cfg, sock, address, time.monotonic(), self.registry))
-        self.registry.add(sock, thread)
+        self.registry.add(sock)
         try:
-            thread.start()
+            _thread.start_new_thread(run_peer, (self.cfg, sock, address, time.monotonic(),
+                                                self.registry))
         except RuntimeError as exc:  # can't start new thread
             logger.error("cannot start a peer thread (%s); refusing %s:%s", exc, *address)
             self.registry.release(sock)

@@ -29,7 +29,6 @@ import time
 from typing import Any
 
 from ..protocol import client_handshake as ch
-from ..protocol.session import Session
 from . import events as ev
 from .client_handshake import client_handshake
 from .connection import ConnectionConfig, PeerConnection
@@ -132,12 +131,12 @@ class Dial:
 class ClientConnection(PeerConnection):
     """The client end of one WebSocket connection: a client-side session, peer id 1."""
 
+    client_side = True
+
     def __init__(self, cfg: ConnectionConfig, sock: socket.socket, address: tuple[str, int],
-                 upgrade: Upgrade, dial: Dial) -> None:
+                 upgrade: Upgrade) -> None:
         super().__init__(cfg, sock, address, upgrade)
-        self.session = Session(cfg.limits, client=True)
         self.peer_id = 1
-        self.dial = dial
 
 
 def _run_client(cfg: ConnectionConfig, dial: Dial) -> None:
@@ -164,7 +163,7 @@ def _run_client(cfg: ConnectionConfig, dial: Dial) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
-        conn = ClientConnection(cfg, sock, address, upgrade, dial)
+        conn = ClientConnection.open(cfg, sock, address, upgrade)
         cfg.events.put(ev.Connected(conn, conn.subprotocol))
         announced = True
         read_loop(conn)

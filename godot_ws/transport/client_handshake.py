@@ -54,5 +54,5 @@ class _ClientHandshake(_Handshake):
             if server_name is not None and server_name.failure:
                 return str(server_name.failure)
             return f"handshake failed: {exc or type(exc).__name__}"
-        request = hs.parse_request(dial.request)  # ours: what get_request_headers() shows
-        return Upgrade(request, protocol, [], self.address[0], None, self.tls, trailing)
+        # Ours: what get_request_headers() shows.
+        return Upgrade(dial.request, protocol, [], self.address[0], None, self.tls, trailing)

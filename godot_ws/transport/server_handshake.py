@@ -35,7 +35,7 @@ class HandshakeFailed(Exception):
 @dataclass
 class Upgrade:
     """What a successful upgrade leaves for the connection."""
-    request: hs.Request
+    head: bytes         # the request head, parsed again when asked for: see PeerConnection
     protocol: str
     extensions: list[Extension]
     client_host: str
@@ -105,7 +105,7 @@ class _Handshake:
             if hook_result is not None and cfg.handshake_abandoned is not None:
                 cfg.handshake_abandoned(hook_result)
             return None
-        return Upgrade(req, protocol, extensions, client_host, hook_result, self.tls, trailing)
+        return Upgrade(head, protocol, extensions, client_host, hook_result, self.tls, trailing)
 
     def _recv_some(self) -> bytes:
         remaining = self.deadline - time.monotonic()

@@ -1,9 +1,10 @@
 """transport/acceptor.py: the Registry stop() relies on, the listener, the refusal path."""
+import _thread
 import socket
 import threading
 import unittest
 
-from godot_ws.transport.acceptor import Acceptor, Registry, _plain_host, open_listener
+from godot_ws.transport.acceptor import Acceptor, Registry, _plain_host, open_listener, peer_threads
 from godot_ws.transport.connection import ConnectionConfig
 from godot_ws.transport.events import EventQueue
 from tests.support import TIMEOUT
@@ -14,35 +15,68 @@ class RegistryTest(unittest.TestCase):
         self.a, self.b = socket.socketpair()
         self.addCleanup(self.a.close)
         self.addCleanup(self.b.close)
-        self.thread = threading.Thread(target=lambda: None)
+        self.before = peer_threads()
 
     def test_add_adopt_release(self):
         reg = Registry()
-        reg.add(self.a, self.thread)
-        self.assertEqual(reg.snapshot(), [(self.a, self.thread, None)])
+        reg.add(self.a)
+        self.assertEqual(reg.snapshot(), [(self.a, None)])
+        self.assertEqual(peer_threads(), self.before + 1)
         conn = object()
         self.assertTrue(reg.adopt(self.a, conn))
-        self.assertEqual(reg.snapshot(), [(self.a, self.thread, conn)])
+        self.assertEqual(reg.snapshot(), [(self.a, conn)])
         self.assertEqual(len(reg), 1)
         reg.release(self.a)
-        reg.release(self.a)  # twice is harmless
         self.assertEqual((len(reg), reg.snapshot()), (0, []))
+        self.assertEqual(peer_threads(), self.before)
 
     def test_adopt_refuses_after_close_or_release(self):
         reg = Registry()
         self.assertFalse(reg.adopt(self.a, object()), "never added")
-        reg.add(self.a, self.thread)
+        reg.add(self.a)
+        self.addCleanup(reg.release, self.a)
         reg.close()  # stop() took its snapshot: a late upgrade must drop itself
         self.assertFalse(reg.adopt(self.a, object()))
-        self.assertEqual(reg.snapshot(), [(self.a, self.thread, None)])
+        self.assertEqual(reg.snapshot(), [(self.a, None)])
 
     def test_snapshot_is_a_copy(self):
         reg = Registry()
-        reg.add(self.a, self.thread)
+        reg.add(self.a)
+        self.addCleanup(reg.release, self.a)
         snap = reg.snapshot()
-        reg.add(self.b, self.thread)
+        reg.add(self.b)
+        self.addCleanup(reg.release, self.b)
         self.assertEqual(len(snap), 1)
         self.assertEqual(len(reg.snapshot()), 2)
+
+    def test_wait_empty_returns_when_the_last_thread_releases(self):
+        reg = Registry()
+        self.assertTrue(reg.wait_empty(0.0))
+        reg.add(self.a)
+        self.assertFalse(reg.wait_empty(0.01), "a peer thread still runs")
+        waiter = threading.Thread(target=lambda: done.append(reg.wait_empty(TIMEOUT)))
+        done: list[bool] = []
+        waiter.start()
+        reg.release(self.a)
+        waiter.join(TIMEOUT)
+        self.assertEqual(done, [True])
+
+    def test_release_forgets_the_dummy_thread_of_a_thread_started_with_thread(self):
+        released = threading.Event()
+
+        def body():
+            threading.current_thread()  # logging does this: threading registers a dummy
+            reg.release(self.a)
+            released.set()
+
+        reg = Registry()
+        reg.add(self.a)
+        before = threading.active_count()
+        _thread.start_new_thread(body, ())
+        self.assertTrue(released.wait(TIMEOUT))
+        self.assertEqual(threading.active_count(), before, "the dummy Thread stayed")
+        self.assertFalse([t for t in threading.enumerate()
+                          if isinstance(t, threading._DummyThread)])
 
 
 class ListenerTest(unittest.TestCase):

@@ -6,7 +6,6 @@ import threading
 import unittest
 
 from godot_ws.enums import Error
-from godot_ws.protocol.handshake import Request
 from godot_ws.protocol.limits import Limits
 from godot_ws.transport.connection import ConnectionConfig, PeerConnection
 from godot_ws.transport.events import EventQueue
@@ -24,8 +23,8 @@ class PeerConnectionTests(unittest.TestCase):
         self.addCleanup(events.close)
         self.cfg = ConnectionConfig(events=events, writer=self.writer,
                                     limits=Limits.from_kb(64, 16, 1, 4), close_timeout=0.2)
-        upgrade = Upgrade(Request("GET", "/", "HTTP/1.1"), "", [], "127.0.0.1", None, None, b"")
-        self.conn = PeerConnection(self.cfg, self.server_sock, ("127.0.0.1", 1), upgrade)
+        upgrade = Upgrade(b"GET / HTTP/1.1\r\n\r\n", "", [], "127.0.0.1", None, None, b"")
+        self.conn = PeerConnection.open(self.cfg, self.server_sock, ("127.0.0.1", 1), upgrade)
 
     def tearDown(self) -> None:
         self.writer.stop()

@@ -6,6 +6,7 @@ import threading
 import unittest
 
 from godot_ws.server import WebSocketServer
+from godot_ws.transport.acceptor import peer_threads
 from tests.support import SAMPLE_KEY, TIMEOUT, ServerTestCase, masked_frame, poll_until
 
 
@@ -100,11 +101,11 @@ class StopParkedPeerTests(ServerTestCase):
                 # Let the peer finish its upgrade and park (or end) before stop()
                 # goes on: what a slower stop() thread would see. Bounded.
                 for _ in range(int(TIMEOUT / 0.01)):
-                    conn = next((c for _, _, c in real_snapshot() if c is not None), None)
+                    conn = next((c for _, c in real_snapshot() if c is not None), None)
                     if conn is not None and conn.parked:
                         seen["conn"] = conn
                         break
-                    if not any(t.is_alive() for _, t, _ in items):
+                    if not real_snapshot():  # the peer thread ended
                         break
                     step.wait(0.01)
             return items
@@ -116,15 +117,60 @@ class StopParkedPeerTests(ServerTestCase):
         # More messages than input_max_packets (1024 by default), all in the first reads.
         s.sendall(request + masked_frame(2, b"") * 2000)
         self.assertTrue(self.in_hook.wait(TIMEOUT), "test setup: the hook was not called")
-        threads = [t for _, t, _ in real_snapshot()]
-        self.assertEqual(len(threads), 1)
+        self.assertEqual(len(real_snapshot()), 1)
         self.server.stop()
-        self.assertEqual([c for _, _, c in seen["items"]], [None], "test setup: not mid-handshake")
-        leaked = threads[0].is_alive()
+        self.assertEqual([c for _, c in seen["items"]], [None], "test setup: not mid-handshake")
+        leaked = len(registry) > 0
         if leaked:  # clean up what stop() left behind
             seen["conn"].abort()
-            threads[0].join(TIMEOUT)
+            registry.wait_empty(TIMEOUT)
         self.assertFalse(leaked, "stop() returned with the parked peer thread alive")
+
+
+class StopWaitsForPeerThreadsTests(ServerTestCase):
+    """stop() returns only once every peer thread has ended, including one
+    still busy after its socket was shut down; none stays in ``threading``'s
+    books either (the refusal's log line made it a dummy ``Thread`` there)."""
+
+    def configure(self, server):
+        self.in_hook = threading.Event()
+        self.stop_waits = threading.Event()
+
+        def hook(req, *_):
+            if req.path != "/busy":
+                return True
+            self.in_hook.set()
+            # Busy until stop() waits for the threads, and a while longer: a
+            # stop() that did not wait would return meanwhile.
+            self.stop_waits.wait(TIMEOUT)
+            threading.Event().wait(0.5)
+            return False  # refused: logged on the peer thread
+        server.handshake_hook = hook
+
+    def test_stop_returns_after_every_peer_thread_ended(self):
+        registry = self.server._registry
+        real_wait = registry.wait_empty
+
+        def wait_empty(timeout):
+            self.stop_waits.set()
+            return real_wait(timeout)
+        registry.wait_empty = wait_empty
+        before = peer_threads()
+        s = self.raw()
+        s.sendall(("GET /busy HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {SAMPLE_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.raw()  # accepted, its request never comes
+        self.ws()   # upgraded, idle
+        self.assertTrue(self.in_hook.wait(TIMEOUT), "test setup: the hook was not called")
+        self.assertTrue(poll_until(self.server, lambda: peer_threads() == before + 3),
+                        "test setup: three peer threads")
+        dummies = sum(isinstance(t, threading._DummyThread) for t in threading.enumerate())
+        with self.assertLogs("godot_ws", "WARNING"):
+            self.server.stop()
+        self.assertEqual(peer_threads(), before, "stop() returned before its peer threads ended")
+        self.assertEqual(len(registry), 0)
+        self.assertEqual(sum(isinstance(t, threading._DummyThread) for t in threading.enumerate()),
+                         dummies, "a peer thread stayed in threading's books")
 
 
 if __name__ == "__main__":
