@@ -125,7 +125,9 @@ class _Handshake:
             while not tls.do_handshake():
                 self._flush_tls()
                 tls.feed(self._recv_some())
-            self._flush_tls()
+            # What the handshake's end left to send (TLS 1.3 session tickets, a
+            # client's Finished) goes out with the first HTTP bytes, or before
+            # the next wait for the peer: one send fewer per connection.
         except TLSError as exc:
             self._flush_tls()
             raise HandshakeFailed(f"TLS handshake failed: {exc}") from None
@@ -143,11 +145,12 @@ class _Handshake:
         data = tls.read() if tls is not None else b""
         while True:
             if not data:
+                if tls is not None:
+                    self._flush_tls()  # the peer may wait for it (TLS 1.2's last flight)
                 data = self._recv_some()
                 if tls is not None:
                     tls.feed(data)
                     data = tls.read()
-                    self._flush_tls()
             start = max(0, len(buf) - 3)
             buf += data
             end = hs.find_request_end(buf[start:])
