@@ -48,7 +48,8 @@ def _read(conn: PeerConnection) -> None:
     session = conn.session
     data: bytes | memoryview = conn.trailing
     conn.trailing = b""
-    conn.sock.settimeout(None)
+    if conn.sock.gettimeout() is not None:  # the handshake leaves it blocking
+        conn.sock.settimeout(None)
     buf = ReadBuffer()
     while True:
         if data or session.more_buffered:
