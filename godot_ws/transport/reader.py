@@ -235,7 +235,11 @@ def _finish(conn: PeerConnection) -> None:
     conn.reported = True
     cfg.events.put(ev.Disconnected(conn, session.clean))
     drained = conn.out.wait_drained(cfg.close_timeout)
-    cfg.writer.forget(conn)
+    # Only a connection that had a backlog was ever watched by the writer
+    # thread; one that drained after the session closed can queue no more
+    # (sends are refused), so the others end without waking that thread.
+    if conn.out.backlog_peak or not drained:
+        cfg.writer.forget(conn)
     if conn.out.tls is not None and drained:
         with conn.lock:
             conn.out.close_tls_locked()
