@@ -55,7 +55,8 @@ def _read(conn: PeerConnection) -> None:
     session = conn.session
     data: bytes | memoryview = conn.trailing
     conn.trailing = b""
-    conn.sock.settimeout(None)
+    if conn.sock.gettimeout() is not None:  # the handshake leaves it blocking
+        conn.sock.settimeout(None)
     buf = ReadBuffer()
     while True:
         if data or session.more_buffered:
@@ -241,7 +242,11 @@ def _finish(conn: PeerConnection) -> None:
     conn.reported = True
     cfg.events.put(ev.Disconnected(conn, session.clean))
     drained = conn.out.wait_drained(cfg.close_timeout)
-    cfg.writer.forget(conn)
+    # Only a connection that had a backlog was ever watched by the writer
+    # thread; one that drained after the session closed can queue no more
+    # (sends are refused), so the others end without waking that thread.
+    if conn.out.backlog_peak or not drained:
+        cfg.writer.forget(conn)
     if conn.out.tls is not None and drained:
         with conn.lock:
             conn.out.close_tls_locked()

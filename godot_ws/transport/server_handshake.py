@@ -1,12 +1,17 @@
 """The server side of the opening handshake on one socket: TLS, then HTTP upgrade.
 
 Runs on the connection's peer thread before anybody else knows the socket, so
-it uses blocking sends and receives with the handshake deadline as timeout.
-The request rules themselves are pure (``protocol/handshake.py``).
+it may wait on it: each receive and send is tried without waiting
+(``MSG_DONTWAIT`` on the blocking socket) and only when the socket is not
+ready does it wait in ``poll()``, up to the handshake deadline. A socket with a
+timeout would ``poll()`` before every call, and changing its timeout costs a
+system call each time. The request rules themselves are pure
+(``protocol/handshake.py``).
 """
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import time
 from dataclasses import dataclass
@@ -26,6 +31,7 @@ __all__ = ["Upgrade", "server_handshake"]
 logger = logging.getLogger("godot_ws")
 
 _RECV_SIZE = 65536
+_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class HandshakeFailed(Exception):
@@ -59,6 +65,8 @@ class _Handshake:
         self.address = address
         self.deadline = deadline
         self.tls: TLSSession | None = None
+        if sock.gettimeout() is not None:  # a client's, from its connect()
+            sock.settimeout(None)
 
     def run(self) -> Upgrade | None:
         cfg, address = self.cfg, self.address
@@ -108,14 +116,27 @@ class _Handshake:
         return Upgrade(head, protocol, extensions, client_host, hook_result, self.tls, trailing)
 
     def _recv_some(self) -> bytes:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout("handshake timeout")
-        self.sock.settimeout(remaining)
-        data = self.sock.recv(_RECV_SIZE)
+        while True:
+            if time.monotonic() >= self.deadline:  # also for a client that never lets it wait
+                raise socket.timeout("handshake timeout")
+            try:
+                data = self.sock.recv(_RECV_SIZE, _MSG_DONTWAIT)
+                break
+            except BlockingIOError:
+                self._wait(select.POLLIN)
         if not data:
             raise HandshakeFailed("connection closed during handshake")
         return data
+
+    def _wait(self, event: int) -> None:
+        """Wait until the socket is ready for ``event`` (or not: the caller
+        tries again); ``socket.timeout`` once the deadline has passed."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("handshake timeout")
+        poller = select.poll()
+        poller.register(self.sock, event)
+        poller.poll(int(remaining * 1000) + 1)
 
     def _tls_handshake(self) -> None:
         from .tls import TLSError, TLSSession
@@ -125,7 +146,9 @@ class _Handshake:
             while not tls.do_handshake():
                 self._flush_tls()
                 tls.feed(self._recv_some())
-            self._flush_tls()
+            # What the handshake's end left to send (TLS 1.3 session tickets, a
+            # client's Finished) goes out with the first HTTP bytes, or before
+            # the next wait for the peer: one send fewer per connection.
         except TLSError as exc:
             self._flush_tls()
             raise HandshakeFailed(f"TLS handshake failed: {exc}") from None
@@ -143,11 +166,12 @@ class _Handshake:
         data = tls.read() if tls is not None else b""
         while True:
             if not data:
+                if tls is not None:
+                    self._flush_tls()  # the peer may wait for it (TLS 1.2's last flight)
                 data = self._recv_some()
                 if tls is not None:
                     tls.feed(data)
                     data = tls.read()
-                    self._flush_tls()
             start = max(0, len(buf) - 3)
             buf += data
             end = hs.find_request_end(buf[start:])
@@ -162,8 +186,12 @@ class _Handshake:
         raise hs.HandshakeError("request headers too big", 431)
 
     def _sendall(self, data: bytes) -> None:
-        self.sock.settimeout(max(0.001, self.deadline - time.monotonic()))
-        self.sock.sendall(data)
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self.sock.send(view, _MSG_DONTWAIT):]
+            except BlockingIOError:
+                self._wait(select.POLLOUT)
 
     def _send(self, data: bytes) -> bool:
         try:

@@ -24,6 +24,16 @@ logger = logging.getLogger("godot_ws")
 #: a multi-MiB message never makes one giant temporary buffer inside OpenSSL.
 CHUNK_SIZE = 256 * 1024
 
+# One record holds at most 2**14 bytes of plaintext (RFC 8446 5.1, RFC 5246
+# 6.2.1), so one read of this size takes a whole record's: one record per call.
+_MAX_PLAINTEXT = 16384
+# The longest record TLS 1.2 allows on the wire (TLS 1.3: 2**14 + 256) and
+# the content types OpenSSL reads: a header outside them is left to OpenSSL.
+_MAX_RECORD = 16384 + 2048
+_RECORD_TYPES = frozenset((20, 21, 22, 23, 24))
+# ``TLSSession._unread`` when the number of records fed is not known.
+_UNKNOWN = 1 << 62
+
 # TLS 1.2 suites: forward secrecy and AEAD only (Mozilla "intermediate" minus
 # DHE, which would need DH parameters). Godot 3's mbedTLS client speaks
 # ECDHE-RSA-AES-GCM. TLS 1.3 keeps OpenSSL's defaults, which are all AEAD.
@@ -118,17 +128,56 @@ class TLSSession:
         # Whether OpenSSL may have written to its outgoing BIO since the last
         # drain: an empty drain costs a raised WantReadError, so it is skipped.
         self._bio_dirty = False
+        # Complete records fed that OpenSSL has not consumed yet (_UNKNOWN: not
+        # known), found by following the record headers of what is fed: read()
+        # then makes one call per record, not one more that finds nothing.
+        # A server has nothing to do before the ClientHello; a client's first
+        # call makes its own (and, finding no input, sets this to 0).
+        self._unread = 0 if server_name is None else _UNKNOWN
+        self._framed = True   # False once a header made no sense: count no more
+        self._rest = 0        # bytes of the current record still to come
+        self._head = b""      # the start of a record header split between feeds
 
     # ------------------------------------------------------------------ input
     def feed(self, data: Buffer) -> None:
         """Hand over ciphertext received from the peer (any amount, any split)."""
         if data:
             self._conn.bio_write(data)
+            if self._framed:
+                self._count_records(data)
+
+    def _count_records(self, data: Buffer) -> None:
+        """Add the records that ``data`` completes to ``_unread``."""
+        if self._head:  # rare: a record header came in two pieces
+            data, self._head = self._head + bytes(data), b""
+        size, pos = len(data), self._rest
+        complete = 1 if 0 < pos <= size else 0
+        while pos <= size - 5:
+            length = data[pos + 3] << 8 | data[pos + 4]
+            if data[pos] not in _RECORD_TYPES or length > _MAX_RECORD:
+                # Not a TLS record header (e.g. an SSLv2-style hello): OpenSSL
+                # judges it; reads go on until OpenSSL wants more, as without counting.
+                self._framed, self._unread = False, _UNKNOWN
+                return
+            pos += 5 + length
+            if pos > size:
+                break
+            complete += 1
+        if pos > size:
+            self._rest = pos - size
+        else:
+            self._rest, self._head = 0, bytes(data[pos:])
+        self._unread += complete
+
+    def _consumed_all(self) -> None:
+        """OpenSSL asked for more input: every complete record fed is consumed."""
+        self._unread = 0 if self._framed else _UNKNOWN
 
     def feed_eof(self) -> None:
         """The peer closed its socket: a later ``read()`` raises ``TLSError``
         unless close_notify came first (then ``TLSClosed``)."""
         self._conn.bio_shutdown()
+        self._framed, self._unread = False, _UNKNOWN  # read() must reach the EOF
 
     # -------------------------------------------------------------- handshake
     @property
@@ -143,16 +192,20 @@ class TLSSession:
         first: it may carry the alert for the peer)."""
         if self._handshake_done:
             return True
+        if not self._unread:  # no complete record since OpenSSL asked for more
+            return False
         self._bio_dirty = True
         try:
             self._conn.do_handshake()
         except SSL.WantReadError:
+            self._consumed_all()
             return False
         except SSL.ZeroReturnError as exc:
             raise TLSClosed("peer closed TLS during the handshake") from exc
         except SSL.Error as exc:
             raise TLSError(f"TLS handshake failed: {_describe(exc)}") from exc
         self._handshake_done = True
+        self._unread = _UNKNOWN  # application data may have come with the last flight
         return True
 
     @property
@@ -174,21 +227,26 @@ class TLSSession:
         that arrived before either is returned first, by an earlier call."""
         if self._pending_exc is not None:
             raise self._pending_exc
-        self._bio_dirty = True  # reading may answer (alerts, TLS 1.3 key updates)
         chunks: list[bytes] = []
-        while True:
+        unread = self._unread
+        while unread > 0:
             try:
-                chunks.append(self._conn.recv(CHUNK_SIZE))
+                chunks.append(self._conn.recv(_MAX_PLAINTEXT))
+                unread -= 1
+                continue
             except (SSL.WantReadError, SSL.WantWriteError):
-                break
+                pass
             except SSL.ZeroReturnError as exc:
                 self._pending_exc = TLSClosed("peer sent close_notify")
                 self._pending_exc.__cause__ = exc
-                break
             except SSL.Error as exc:
                 self._pending_exc = TLSError(f"TLS read failed: {_describe(exc)}")
                 self._pending_exc.__cause__ = exc
-                break
+            # A record without plaintext (a TLS 1.3 key update, an alert, a
+            # renegotiation attempt) or an error: OpenSSL may have answered it.
+            self._bio_dirty = True
+            break
+        self._consumed_all()  # by the count, or OpenSSL asked for more
         if not chunks and self._pending_exc is not None:
             raise self._pending_exc
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)

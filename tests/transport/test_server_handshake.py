@@ -1,5 +1,6 @@
 """Handshakes over real sockets: answers, timeouts, and a good client served meanwhile."""
 import socket
+import threading
 import time
 import unittest
 
@@ -94,3 +95,61 @@ class HandshakeSocketTests(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CountingSocket(socket.socket):
+    """A socket that counts its ``settimeout`` calls (each one a system call)."""
+
+    timeouts_set = 0
+
+    def settimeout(self, value):
+        CountingSocket.timeouts_set += 1
+        super().settimeout(value)
+
+
+class HandshakeIOTests(unittest.TestCase):
+    """The handshake's receives and sends: no timeout juggling, the deadline kept."""
+
+    def setUp(self):
+        a, self.peer = socket.socketpair()
+        self.sock = CountingSocket(fileno=a.detach())
+        self.addCleanup(self.sock.close)
+        self.addCleanup(self.peer.close)
+        CountingSocket.timeouts_set = 0
+
+    def handshake(self, seconds):
+        from godot_ws.transport.server_handshake import _Handshake
+        return _Handshake(self.sock, None, ("127.0.0.1", 1), time.monotonic() + seconds)
+
+    def test_ready_socket_needs_no_timeout_calls(self):
+        h = self.handshake(5)
+        self.peer.sendall(b"request")
+        self.assertEqual(h._recv_some(), b"request")
+        big = bytes(4 << 20)  # more than the socket buffers: the send must wait for the reader
+        received = bytearray()
+        reader = threading.Thread(target=lambda: received.extend(read_all(self.peer, 5)))
+        reader.start()
+        h._sendall(big)
+        self.sock.shutdown(socket.SHUT_WR)
+        reader.join(10)
+        self.assertEqual(len(received), len(big))
+        self.assertEqual(CountingSocket.timeouts_set, 0)
+        self.assertIsNone(self.sock.gettimeout())
+
+    def test_silent_peer_times_out_at_the_deadline(self):
+        h = self.handshake(0.2)
+        with self.assertRaises(socket.timeout):
+            h._recv_some()
+
+    def test_deadline_holds_while_data_keeps_coming(self):
+        h = self.handshake(0)
+        self.peer.sendall(b"more")
+        with self.assertRaises(socket.timeout):
+            h._recv_some()
+
+    def test_closed_peer(self):
+        from godot_ws.transport.server_handshake import HandshakeFailed
+        h = self.handshake(5)
+        self.peer.close()
+        with self.assertRaises(HandshakeFailed):
+            h._recv_some()

@@ -11,6 +11,7 @@ from wsproto.events import BytesMessage, CloseConnection, Pong, TextMessage
 
 from godot_ws.enums import ConnectionStatus, Error, WriteMode
 from godot_ws.server import WebSocketServer
+from godot_ws.transport.writer import BacklogWriter
 from tests.support import ServerTestCase, masked_frame, poll_until, read_all
 
 
@@ -230,6 +231,34 @@ class CloseTests(ServerTestCase):
         self.assertIsInstance(reply, CloseConnection)
         self.assertEqual((reply.code, reply.reason), (4321, "client says bye"))
         self.assertEqual(read_all(c.sock, 5), b"")
+
+    def test_peer_without_backlog_ends_without_waking_the_writer(self):
+        with mock.patch.object(BacklogWriter, "forget", autospec=True) as forget:
+            c = self.ws()
+            self.rec.wait("client_connected")
+            c.close(1000, "")
+            self.rec.wait("client_disconnected")
+            self.assertIsInstance(c.next_event(), CloseConnection)
+            self.assertEqual(read_all(c.sock, 5), b"")  # EOF: the peer thread has finished
+        forget.assert_not_called()
+
+    def test_peer_that_had_a_backlog_is_forgotten_by_the_writer(self):
+        with mock.patch.object(BacklogWriter, "forget", autospec=True,
+                               side_effect=BacklogWriter.forget) as forget:
+            c = self.ws()
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            (pid, _), = self.rec.wait("client_connected")
+            peer = self.server.get_peer(pid)
+            out = peer._conn.out
+            out.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            for _ in range(256):  # the client reads nothing: the kernel buffers fill up
+                if out.backlog_peak or peer.put_packet(b"x" * 4096) != Error.OK:
+                    break
+            self.assertGreater(out.backlog_peak, 0)
+            c.sock.close()
+            self.rec.wait("client_disconnected")
+            poll_until(self.server, lambda: forget.call_count == 1, 5)
+        self.assertEqual(forget.call_count, 1)
 
     def test_close_without_payload_reports_code_0(self):
         c = self.ws()

@@ -1,12 +1,18 @@
 """TLSSession and make_server_context against Python's ssl client, over memory BIOs only."""
 from __future__ import annotations
 
+import collections
+import random
 import ssl
 import unittest
 import warnings
+from typing import Any
+
+from OpenSSL import SSL
 
 from godot_ws.crypto import CryptoKey, X509Certificate
 from godot_ws.transport.tls import TLSClosed, TLSError, TLSSession, make_server_context
+from godot_ws.transport.tls_client import ServerName
 from tests.tls_fixtures import HOSTNAME, IP, make_chain, other_key
 
 VERSIONS = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
@@ -73,6 +79,29 @@ class Pair:
         offset = 0
         while offset < len(view):
             offset += self.client.write(view[offset:offset + (1 << 20)])
+
+
+class CountingConnection:
+    """Stands in for a session's ``SSL.Connection``, counting the calls per method."""
+
+    def __init__(self, conn: SSL.Connection) -> None:
+        self.conn = conn
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.conn, name)
+
+        def counted(*args: Any) -> Any:
+            self.calls[name] += 1
+            return method(*args)
+        return counted
+
+
+def count_calls(session: TLSSession) -> collections.Counter[str]:
+    """Count from now on the calls ``session`` makes to pyOpenSSL."""
+    counting = CountingConnection(session._conn)
+    session._conn = counting  # type: ignore[assignment]
+    return counting.calls
 
 
 class HandshakeTest(unittest.TestCase):
@@ -150,6 +179,25 @@ class HandshakeTest(unittest.TestCase):
             pair.server_to_client()
         self.assertTrue(pair.server.handshake_done)
 
+    def test_no_handshake_call_until_a_record_is_complete(self) -> None:
+        pair = Pair()
+        calls = count_calls(pair.server)
+        self.assertFalse(pair.server.do_handshake())  # nothing fed yet
+        try:
+            pair.client.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = pair.to_server.read()
+        for byte in hello[:-1]:
+            pair.server.feed(bytes([byte]))
+            self.assertFalse(pair.server.do_handshake())
+        self.assertEqual(calls["do_handshake"], 0)
+        self.assertEqual(pair.server.outgoing(), b"")
+        pair.server.feed(hello[-1:])
+        self.assertFalse(pair.server.do_handshake())
+        self.assertEqual(calls["do_handshake"], 1)
+        self.assertTrue(pair.server.outgoing())  # ServerHello ... Finished
+
     def test_write_before_handshake_is_misuse(self) -> None:
         server = TLSSession(make_server_context(*served()))
         with self.assertRaises(RuntimeError):
@@ -203,6 +251,70 @@ class DataTest(unittest.TestCase):
                 pair.client_to_server()
                 received += pair.server.read()
                 self.assertEqual(bytes(received), b"".join(messages))
+
+    def test_one_call_per_record(self) -> None:
+        for version in VERSIONS:
+            with self.subTest(version=version):
+                pair = Pair(version)
+                pair.handshake()
+                pair.server.read()  # whatever came with the handshake
+                pair.server_to_client()
+                calls = count_calls(pair.server)
+                pair.client.write(b"one record")
+                pair.client_to_server()
+                self.assertEqual(pair.server.read(), b"one record")
+                self.assertEqual(pair.server.outgoing(), b"")
+                self.assertEqual(pair.server.read(), b"")
+                self.assertEqual(dict(calls), {"bio_write": 1, "recv": 1})
+                for i in range(3):
+                    pair.client.write(b"record %d" % i)
+                pair.client_to_server()
+                self.assertEqual(pair.server.read(), b"record 0record 1record 2")
+                self.assertEqual(calls["recv"], 4)
+                self.assertNotIn("bio_read", calls)
+
+    def test_records_split_anywhere(self) -> None:
+        rng = random.Random(7)
+        for version in VERSIONS:
+            with self.subTest(version=version):
+                pair = Pair(version)
+                pair.handshake()
+                messages = [rng.randbytes(rng.choice((0, 1, 5, 100, 16384, 40000)))
+                            for _ in range(60)]
+                for message in messages:
+                    pair.client_write_all(message)
+                wire = pair.to_server.read()
+                received = bytearray()
+                offset = 0
+                while offset < len(wire):
+                    step = rng.choice((1, 2, 3, 4, 5, 6, 7, 300, 16411, 70000))
+                    pair.server.feed(wire[offset:offset + step])
+                    offset += step
+                    received += pair.server.read()
+                self.assertEqual(bytes(received), b"".join(messages))
+
+    def test_record_without_plaintext_is_answered(self) -> None:
+        """A TLS 1.2 renegotiation attempt yields no plaintext, but an alert to send."""
+        client_ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)  # make_client_context's refuses to renegotiate
+        client_ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+        client_ctx.set_app_data(ServerName("localhost"))  # TLSSession: be the client
+        client = TLSSession(client_ctx)
+        server = TLSSession(make_server_context(*served()))
+        for _ in range(MAX_ROUNDS):
+            done = client.do_handshake()
+            server.feed(client.outgoing())
+            server.do_handshake()
+            client.feed(server.outgoing())
+            if done and server.handshake_done:
+                break
+        self.assertEqual(server.read(), b"")
+        self.assertEqual(server.outgoing(), b"")
+        self.assertTrue(client._conn.renegotiate())
+        with self.assertRaises(SSL.WantReadError):
+            client._conn.do_handshake()
+        server.feed(client._conn.bio_read(65536))  # the new ClientHello
+        self.assertEqual(server.read(), b"")
+        self.assertTrue(server.outgoing())  # no_renegotiation alert
 
     def test_nothing_pending(self) -> None:
         pair = Pair()

@@ -5,6 +5,7 @@ import ssl
 import threading
 import time
 import unittest
+from unittest import mock
 
 from websockets.sync.client import connect
 from wsproto import ConnectionType
@@ -14,6 +15,7 @@ from wsproto.events import Ping
 from godot_ws.crypto import X509Certificate
 from godot_ws.enums import Error
 from godot_ws.server import WebSocketServer
+from godot_ws.transport.server_handshake import _Handshake
 from tests.support import (
     SAMPLE_KEY,
     TIMEOUT,
@@ -54,13 +56,13 @@ class TLSServerTests(ServerTestCase):
     def echo(self, pid):
         echo_same_type(self.server, pid)
 
-    def run_client(self, fn):
+    def run_client(self, fn, ctx=None):
         """Run ``fn(ws)`` in a thread while this thread polls the server."""
         result = {}
 
         def body():
             try:
-                with connect(f"wss://localhost:{self.port}", ssl=client_context(),
+                with connect(f"wss://localhost:{self.port}", ssl=ctx or client_context(),
                              max_size=None, open_timeout=30) as ws:
                     result["value"] = fn(ws)
             except BaseException as exc:  # reported on the test thread
@@ -78,6 +80,48 @@ class TLSServerTests(ServerTestCase):
                                           ws.recv())[1::2])
         self.assertEqual(got, ("héllo", b"\x00\x01"))
         self.assertEqual(self.rec.wait("client_disconnected")[0][1], True)
+
+    def test_tls12_client(self):
+        """TLS 1.2's client waits for the server's last flight before its request."""
+        ctx = client_context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.assertEqual(self.run_client(lambda ws: (ws.send("over 1.2"), ws.recv())[1], ctx),
+                         "over 1.2")
+
+    def test_session_tickets_leave_with_the_101(self):
+        """The upgrade request came with the client's Finished: the TLS 1.3
+        session tickets wait for the answer and leave in the same send."""
+        raw = self.raw()
+        to_client, to_server = ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = client_context().wrap_bio(to_client, to_server, server_hostname="localhost")
+        request = (b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                   b"Connection: Upgrade\r\nSec-WebSocket-Key: " + SAMPLE_KEY.encode()
+                   + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        with mock.patch.object(_Handshake, "_sendall", autospec=True,
+                               side_effect=_Handshake._sendall) as sendall:
+            for _ in range(20):
+                try:
+                    client.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    raw.sendall(to_server.read())
+                    to_client.write(raw.recv(65536))
+            client.write(request)
+            raw.sendall(to_server.read())  # Finished + request in one segment
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = raw.recv(65536)
+                self.assertTrue(chunk, "connection closed before the answer")
+                to_client.write(chunk)
+                try:
+                    answer += client.read(65536)
+                except ssl.SSLWantReadError:
+                    pass
+            self.assertTrue(answer.startswith(b"HTTP/1.1 101 "))
+            self.assertEqual(client.version(), "TLSv1.3")
+            self.assertTrue(client.session is not None and client.session.has_ticket)
+            self.assertEqual(sendall.call_count, 2)  # ServerHello..Finished; tickets + 101
+        self.rec.wait("client_connected")
 
     def test_large_message_both_ways(self):
         data = os.urandom(5 * 1024 * 1024)
