@@ -48,6 +48,7 @@ __all__ = ["Acceptor", "Registry", "open_listener", "peer_threads"]
 logger = logging.getLogger("godot_ws")
 
 
+_MISSING = object()
 _count_lock = threading.Lock()  # guards _live
 _live = 0                       # peer threads running, every server of the process
 
@@ -114,14 +115,14 @@ class Registry:
     def release(self, sock: socket.socket) -> None:
         """Forget ``sock`` (closed by now: its descriptor is free again); the
         last thing its peer thread does (or the acceptor, if it never started)."""
+        with self._lock:
+            if self._items.pop(sock, _MISSING) is not _MISSING:
+                _count(-1)  # once: a second release must not count a thread twice
+            if not self._items:
+                self._empty.notify_all()
         _forget_dummy_thread()
         if self.on_release is not None:
             self.on_release()
-        _count(-1)
-        with self._lock:
-            self._items.pop(sock, None)
-            if not self._items:
-                self._empty.notify_all()
 
     def snapshot(self) -> list[tuple[socket.socket, PeerConnection | None]]:
         with self._lock:
@@ -217,7 +218,8 @@ class Acceptor:
         self._stopping = True
         self._wake()
         self.thread.join(5.0)
-        self._waker.close()
+        if not self.thread.is_alive():  # else it may still drain: never a reused descriptor
+            self._waker.close()
 
     def _run(self) -> None:
         listener = self.listener

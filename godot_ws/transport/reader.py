@@ -188,11 +188,13 @@ def _recv(conn: PeerConnection, buf: ReadBuffer) -> bytes | memoryview | None:
         return first or None
     view = buf.get()
     view[:_IDLE_RECV_SIZE] = first
-    try:
-        n = sock.recv_into(view[_IDLE_RECV_SIZE:], _read_size(conn) - _IDLE_RECV_SIZE,
-                           _MSG_DONTWAIT)
-    except BlockingIOError:
-        n = 0
+    more = _read_size(conn) - _IDLE_RECV_SIZE
+    n = 0
+    if more > 0:  # recv_into's nbytes=0 would mean "the whole buffer"
+        try:
+            n = sock.recv_into(view[_IDLE_RECV_SIZE:], more, _MSG_DONTWAIT)
+        except BlockingIOError:
+            pass
     return view[:_IDLE_RECV_SIZE + n]
 
 

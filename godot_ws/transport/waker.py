@@ -8,7 +8,10 @@ per message that wakes ``poll()``.
 
 Thread safety: :meth:`wake` takes no lock and may run anywhere, even in a
 signal handler; :meth:`drain` belongs to the waiting thread; :meth:`close`
-runs once, when no thread waits any more.
+runs when no thread waits any more, and should run when no other thread can
+still call :meth:`wake` either (its owners close it after joining their
+thread): a ``wake`` that read the descriptor just before ``close`` would
+write to whatever reused that number.
 """
 from __future__ import annotations
 
@@ -54,13 +57,14 @@ class Waker:
     def drain(self) -> None:
         """Consume every pending wake-up (one call unless a pipe holds more
         than 4 KiB of them)."""
-        if self._r < 0:
+        r = self._r
+        if r < 0:
             return
         try:
             if _EVENTFD:
-                os.eventfd_read(self._r)
+                os.eventfd_read(r)
             else:
-                while len(os.read(self._r, 4096)) == 4096:
+                while len(os.read(r, 4096)) == 4096:
                     pass
         except OSError:  # BlockingIOError: nothing pending
             pass

@@ -63,7 +63,8 @@ class BacklogWriter:
         self._stopping = True
         self._wake()
         self._thread.join(5.0)
-        self._waker.close()
+        if not self._thread.is_alive():  # else it may still drain: never a reused descriptor
+            self._waker.close()
 
     def _wake(self) -> None:
         self._waker.wake()

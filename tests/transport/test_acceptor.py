@@ -2,6 +2,7 @@
 import _thread
 import socket
 import threading
+import time
 import unittest
 
 from godot_ws.transport.acceptor import Acceptor, Registry, _plain_host, open_listener, peer_threads
@@ -57,9 +58,22 @@ class RegistryTest(unittest.TestCase):
         waiter = threading.Thread(target=lambda: done.append(reg.wait_empty(TIMEOUT)))
         done: list[bool] = []
         waiter.start()
+        end = time.monotonic() + TIMEOUT
+        while not reg._empty._waiters and time.monotonic() < end:  # type: ignore[attr-defined]
+            time.sleep(0.001)  # until the waiter waits: the release must wake it
         reg.release(self.a)
-        waiter.join(TIMEOUT)
+        waiter.join(TIMEOUT / 4)  # without the notify it would sleep its whole TIMEOUT
+        self.assertFalse(waiter.is_alive(), "the release did not wake the waiter")
         self.assertEqual(done, [True])
+
+    def test_a_second_release_does_not_count_the_thread_again(self):
+        reg = Registry()
+        before = peer_threads()
+        reg.add(self.a)
+        self.assertEqual(peer_threads(), before + 1)
+        reg.release(self.a)
+        reg.release(self.a)
+        self.assertEqual(peer_threads(), before)
 
     def test_release_forgets_the_dummy_thread_of_a_thread_started_with_thread(self):
         released = threading.Event()
@@ -69,14 +83,16 @@ class RegistryTest(unittest.TestCase):
             reg.release(self.a)
             released.set()
 
+        def dummies() -> int:
+            return sum(isinstance(t, threading._DummyThread) for t in threading.enumerate())
+
         reg = Registry()
         reg.add(self.a)
-        before = threading.active_count()
+        before, dummies_before = threading.active_count(), dummies()
         _thread.start_new_thread(body, ())
         self.assertTrue(released.wait(TIMEOUT))
         self.assertEqual(threading.active_count(), before, "the dummy Thread stayed")
-        self.assertFalse([t for t in threading.enumerate()
-                          if isinstance(t, threading._DummyThread)])
+        self.assertEqual(dummies(), dummies_before)
 
 
 class ListenerTest(unittest.TestCase):

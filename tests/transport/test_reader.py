@@ -1,11 +1,15 @@
 """The peer thread's read loop over real sockets: answer, then close; close codes."""
 from __future__ import annotations
 
+import socket
 import struct
+import types
 import unittest
 
 from wsproto.events import BytesMessage, TextMessage
 
+from godot_ws.protocol.limits import DEFAULT_LIMITS
+from godot_ws.transport import reader
 from tests.conformance.wire import ServerFrames
 from tests.support import ServerTestCase, echo_same_type, masked_frame, read_all
 
@@ -88,6 +92,28 @@ class CloseCodeTests(ServerTestCase):
         self.assertEqual(order, ["data_received", "client_close_request"])
         self.assertFalse(self.server.has_peer(pid))
         self.assertNotIsInstance(c.next_event(1.0), (TextMessage, BytesMessage))
+
+
+
+class FirstReadTests(unittest.TestCase):
+    """A read that fills the idle buffer continues into the big buffer only as
+    far as the peer's input budget has room."""
+
+    def test_no_room_left_reads_no_more_than_the_idle_size(self):
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        b.sendall(bytes(4000))
+        conn = types.SimpleNamespace(
+            sock=a, session=types.SimpleNamespace(receiving_message=False),
+            produced=0, consumed=0, produced_bytes=0, consumed_bytes=0,
+            cfg=types.SimpleNamespace(limits=DEFAULT_LIMITS))
+        conn.produced_bytes = conn.cfg.limits.max_message_size  # the budget is used up
+        buf = reader.ReadBuffer()
+        got = reader._recv(conn, buf)  # type: ignore[arg-type]
+        assert got is not None
+        self.assertEqual(len(got), reader._IDLE_RECV_SIZE)
+        self.assertEqual(len(a.recv(8192)), 4000 - reader._IDLE_RECV_SIZE, "the rest stays in TCP")
 
 
 if __name__ == "__main__":

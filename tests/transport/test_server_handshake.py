@@ -93,10 +93,6 @@ class HandshakeSocketTests(ServerTestCase):
         self.assertEqual(self.rec.calls, [])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class CountingSocket(socket.socket):
     """A socket that counts its ``settimeout`` calls (each one a system call)."""
 
@@ -153,3 +149,7 @@ class HandshakeIOTests(unittest.TestCase):
         self.peer.close()
         with self.assertRaises(HandshakeFailed):
             h._recv_some()
+
+
+if __name__ == "__main__":
+    unittest.main()
