@@ -8,71 +8,71 @@ per message that wakes ``poll()``.
 
 Thread safety: :meth:`wake` takes no lock and may run anywhere, even in a
 signal handler; :meth:`drain` belongs to the waiting thread; :meth:`close`
-runs when no thread waits any more, and should run when no other thread can
-still call :meth:`wake` either (its owners close it after joining their
-thread): a ``wake`` that read the descriptor just before ``close`` would
-write to whatever reused that number.
+runs when no thread waits any more (a ``wake`` racing it is harmless).
 """
 from __future__ import annotations
 
+import io
 import os
 
 __all__ = ["Waker"]
 
 _EVENTFD = hasattr(os, "eventfd")
+_ONE = (1).to_bytes(8, "little")  # an eventfd counts in native 8-byte words
 
 
 class Waker:
-    """A readable-when-woken descriptor (``fileno()`` for ``poll``/``selectors``)."""
+    """A readable-when-woken descriptor (``fileno()`` for ``poll``/``selectors``).
 
-    __slots__ = ("_r", "_w")
+    The descriptors are held by ``io.FileIO`` objects: a ``wake`` on another
+    thread reads the descriptor inside its C call and the kernel keeps it
+    alive for that call, so a ``close`` meanwhile can never make it write to
+    a descriptor number that something else has reused since.
+    """
+
+    __slots__ = ("_r", "_rfile", "_wfile")
 
     def __init__(self) -> None:
         if _EVENTFD:
             fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-            self._r = self._w = fd
+            self._rfile = self._wfile = io.FileIO(fd, "r+", closefd=True)
         else:
-            self._r, self._w = os.pipe()
-            os.set_blocking(self._r, False)
-            os.set_blocking(self._w, False)
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            self._rfile = io.FileIO(r, "r", closefd=True)
+            self._wfile = io.FileIO(w, "w", closefd=True)
+        self._r = self._rfile.fileno()
 
     def fileno(self) -> int:
+        """The descriptor to wait on; -1 once closed."""
         return self._r
 
     def wake(self) -> None:
         """Make the descriptor readable (idempotent until drained). No lock:
-        safe from a signal handler; errors (closed, a full pipe) are ignored,
-        since a wake-up is then pending anyway or nobody waits any more."""
-        w = self._w
-        if w < 0:
-            return
+        safe from a signal handler; a closed waker or a full pipe is ignored,
+        since nobody waits any more or a wake-up is pending anyway."""
         try:
-            if _EVENTFD:
-                os.eventfd_write(w, 1)
-            else:
-                os.write(w, b"\0")
-        except OSError:
+            self._wfile.write(_ONE if _EVENTFD else b"\0")  # None when a pipe is full
+        except (OSError, ValueError):  # ValueError: closed
             pass
 
     def drain(self) -> None:
-        """Consume every pending wake-up (one call unless a pipe holds more
+        """Consume every pending wake-up (one read unless a pipe holds more
         than 4 KiB of them)."""
-        r = self._r
-        if r < 0:
-            return
         try:
             if _EVENTFD:
-                os.eventfd_read(r)
+                self._rfile.read(8)  # resets the counter; None when it was 0
             else:
-                while len(os.read(r, 4096)) == 4096:
-                    pass
-        except OSError:  # BlockingIOError: nothing pending
+                while True:
+                    got = self._rfile.read(4096)
+                    if not got or len(got) < 4096:
+                        break
+        except (OSError, ValueError):
             pass
 
     def close(self) -> None:
-        """Release the descriptor(s); a later :meth:`wake` does nothing."""
-        r, w = self._r, self._w
-        self._r = self._w = -1
-        for fd in {r, w}:
-            if fd >= 0:
-                os.close(fd)
+        """Release the descriptor(s); a later :meth:`wake` or :meth:`drain` does nothing."""
+        self._r = -1
+        self._rfile.close()
+        self._wfile.close()

@@ -53,9 +53,23 @@ class WakerTests(unittest.TestCase):
         w.close()
         self.assertEqual(len(os.listdir("/proc/self/fd")), before)
         self.assertEqual(w.fileno(), -1)
-        w.wake()   # no exception, no write to a reused descriptor number
+        w.wake()   # no exception
         w.drain()
         w.close()  # twice: nothing to release
+
+    def test_a_wake_after_close_never_reaches_a_reused_descriptor_number(self):
+        w = Waker()
+        number = w.fileno()
+        w.close()
+        r, s = os.pipe()  # the lowest free numbers: the waker's come back
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, s)
+        self.assertIn(number, (r, s))
+        w.wake()
+        w.drain()
+        os.set_blocking(r, False)
+        with self.assertRaises(BlockingIOError, msg="nothing was written to the reused number"):
+            os.read(r, 1)
 
 
 class PipeWakerTests(WakerTests):
@@ -68,7 +82,7 @@ class PipeWakerTests(WakerTests):
 
     def test_it_is_a_pipe(self):
         w = self.make()
-        self.assertNotEqual(w._r, w._w)
+        self.assertNotEqual(w._rfile.fileno(), w._wfile.fileno())
 
 
 class ChoiceTests(unittest.TestCase):
@@ -77,10 +91,10 @@ class ChoiceTests(unittest.TestCase):
         self.addCleanup(w.close)
         target = os.readlink(f"/proc/self/fd/{w.fileno()}")
         if hasattr(os, "eventfd"):
-            self.assertEqual(w._r, w._w)
+            self.assertIs(w._rfile, w._wfile)
             self.assertIn("eventfd", target)
         else:
-            self.assertNotEqual(w._r, w._w)
+            self.assertNotEqual(w._rfile.fileno(), w._wfile.fileno())
             self.assertIn("pipe", target)
 
 
