@@ -226,10 +226,15 @@ class RefusalTest(RoomsCase):
             with self.rooms._lock:
                 state = self.rooms._registry.rooms["r"]
                 return state.pending + state.players
-        # The last peer thread gives its place back after go.set(), on its own time. On a
-        # loaded machine the reset can reach the server after its 101 went out: that client
-        # joined and then left (its disconnect is polled here), which also frees its place.
-        self.assertTrue(poll_until(self.server, lambda: places_held() == 0, 5))
+        # The last peer thread reserves and then gives back its place after go.set(), on
+        # its own time: wait until every peer thread has ended (before that, no place may
+        # be taken yet), then until no place is held. On a loaded machine the reset can
+        # reach the server after its 101 went out: that client joined and then left (its
+        # disconnect is polled here), which also frees its place.
+        registry = self.server._registry
+        assert registry is not None
+        self.assertTrue(poll_until(self.server,
+                                   lambda: len(registry) == 0 and places_held() == 0, 5))
         self.assertEqual(len(self.named("peer_joined")), len(self.named("peer_left")))
         c, i = self.join("r")  # a place is left: every failed handshake gave its own back
         self.assertEqual(room.get_peer_ids(), [i])
