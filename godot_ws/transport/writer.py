@@ -75,12 +75,14 @@ class BacklogWriter:
         try:
             while not self._stopping:
                 timeout = self._apply_changes(sel)
-                for key, _ in sel.select(timeout):
+                ready = sel.select(timeout)
+                if ready:  # a forget() that came during the wait wins over readiness
+                    self._apply_changes(sel)
+                for key, _ in ready:
                     conn = key.data
                     if conn is None:
                         self._waker.drain()
-                        continue
-                    if conn.flush_backlog():
+                    elif id(conn) in self._registered and conn.flush_backlog():
                         self._unregister(sel, conn)
                 self._fire_deadlines()
         finally:
