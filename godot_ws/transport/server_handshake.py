@@ -146,9 +146,12 @@ class _Handshake:
             while not tls.do_handshake():
                 self._flush_tls()
                 tls.feed(self._recv_some())
-            # What the handshake's end left to send (TLS 1.3 session tickets, a
-            # client's Finished) goes out with the first HTTP bytes, or before
-            # the next wait for the peer: one send fewer per connection.
+            # What the handshake's end left to send goes out with the first HTTP
+            # bytes: TLS 1.3's session tickets wait for the 101 (a client that
+            # reads on one thread while it writes its request on another, as
+            # python-websockets' threaded client does, can lose the request to
+            # OpenSSL processing the tickets meanwhile: its SSL object is not
+            # thread-safe); TLS 1.2's last flight goes before waiting for the request.
         except TLSError as exc:
             self._flush_tls()
             raise HandshakeFailed(f"TLS handshake failed: {exc}") from None
@@ -166,8 +169,8 @@ class _Handshake:
         data = tls.read() if tls is not None else b""
         while True:
             if not data:
-                if tls is not None:
-                    self._flush_tls()  # the peer may wait for it (TLS 1.2's last flight)
+                if tls is not None and tls.protocol_version != "TLSv1.3":
+                    self._flush_tls()  # TLS 1.2's last flight: the client waits for it
                 data = self._recv_some()
                 if tls is not None:
                     tls.feed(data)

@@ -1,5 +1,6 @@
 """wss:// end to end: Python ssl clients verifying a root -> intermediate -> leaf chain."""
 import os
+import select
 import socket
 import ssl
 import threading
@@ -41,6 +42,41 @@ def client_context() -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(cadata=chain().root_pem())
     return ctx
+
+
+UPGRADE = (b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+           b"Connection: Upgrade\r\nSec-WebSocket-Key: " + SAMPLE_KEY.encode()
+           + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+
+
+def memory_client(raw: socket.socket) -> tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
+    """A TLS client over memory BIOs through its handshake on ``raw`` (its last
+    flight, the client's Finished, not sent yet)."""
+    to_client, to_server = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = client_context().wrap_bio(to_client, to_server, server_hostname="localhost")
+    for _ in range(20):
+        try:
+            client.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(to_server.read())
+            to_client.write(raw.recv(65536))
+    return client, to_client, to_server
+
+
+def read_answer(raw: socket.socket, client: ssl.SSLObject, to_client: ssl.MemoryBIO) -> bytes:
+    """The plaintext HTTP head the server answers with (empty if it closed first)."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = raw.recv(65536)
+        if not chunk:
+            break
+        to_client.write(chunk)
+        try:
+            answer += client.read(65536)
+        except ssl.SSLWantReadError:
+            pass
+    return answer
 
 
 class TLSServerTests(ServerTestCase):
@@ -92,35 +128,33 @@ class TLSServerTests(ServerTestCase):
         """The upgrade request came with the client's Finished: the TLS 1.3
         session tickets wait for the answer and leave in the same send."""
         raw = self.raw()
-        to_client, to_server = ssl.MemoryBIO(), ssl.MemoryBIO()
-        client = client_context().wrap_bio(to_client, to_server, server_hostname="localhost")
-        request = (b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-                   b"Connection: Upgrade\r\nSec-WebSocket-Key: " + SAMPLE_KEY.encode()
-                   + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
         with mock.patch.object(_Handshake, "_sendall", autospec=True,
                                side_effect=_Handshake._sendall) as sendall:
-            for _ in range(20):
-                try:
-                    client.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    raw.sendall(to_server.read())
-                    to_client.write(raw.recv(65536))
-            client.write(request)
+            client, to_client, to_server = memory_client(raw)
+            client.write(UPGRADE)
             raw.sendall(to_server.read())  # Finished + request in one segment
-            answer = b""
-            while b"\r\n\r\n" not in answer:
-                chunk = raw.recv(65536)
-                self.assertTrue(chunk, "connection closed before the answer")
-                to_client.write(chunk)
-                try:
-                    answer += client.read(65536)
-                except ssl.SSLWantReadError:
-                    pass
+            answer = read_answer(raw, client, to_client)
             self.assertTrue(answer.startswith(b"HTTP/1.1 101 "))
             self.assertEqual(client.version(), "TLSv1.3")
             self.assertTrue(client.session is not None and client.session.has_ticket)
             self.assertEqual(sendall.call_count, 2)  # ServerHello..Finished; tickets + 101
+        self.rec.wait("client_connected")
+
+    def test_tls13_tickets_wait_for_the_101_when_the_request_comes_later(self):
+        """The client's Finished came alone: nothing reaches the client until its
+        request did (a client writing the request on one thread while another
+        reads must not get the tickets in between), then tickets + 101."""
+        raw = self.raw()
+        client, to_client, to_server = memory_client(raw)
+        self.assertEqual(client.version(), "TLSv1.3")
+        raw.sendall(to_server.read())  # the client's Finished, alone
+        readable, _, _ = select.select([raw], [], [], 0.3)  # the tickets would come at once
+        self.assertEqual(readable, [], "the server sent before the request")
+        client.write(UPGRADE)
+        raw.sendall(to_server.read())
+        answer = read_answer(raw, client, to_client)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 101 "))
+        self.assertTrue(client.session is not None and client.session.has_ticket)
         self.rec.wait("client_connected")
 
     def test_large_message_both_ways(self):
