@@ -4,8 +4,7 @@ Peer threads append whole batches (everything one socket read produced) with
 one lock acquisition; the polling thread takes everything queued at once. The
 polling thread is woken only when it is actually waiting, through the
 queue's :class:`~godot_ws.transport.waker.Waker`. The wait is ``select.poll``
-on it, and, on the
-main thread, also on a process-wide pipe given to
+on it, and, on the main thread, also on a process-wide pipe given to
 ``signal.set_wakeup_fd`` for the duration of the wait: a signal then ends the
 wait at once (after its Python handler ran), so a handler that only sets a
 flag is seen by the loop around ``poll()`` without delay. No lock is held

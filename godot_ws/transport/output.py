@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from threading import get_ident
 from typing import TYPE_CHECKING, Callable
 
+from .posix import MSG_DONTWAIT as _MSG_DONTWAIT
+
 if TYPE_CHECKING:
     from ..protocol.limits import Limits
     from .connection import PeerConnection
@@ -33,7 +35,6 @@ __all__ = ["Cork", "Output"]
 logger = logging.getLogger("godot_ws")
 
 _IOV_MAX = 512
-_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class Cork:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import socket
 import sys
 
-__all__ = ["missing_posix_features", "require_posix_sockets"]
+__all__ = ["MSG_DONTWAIT", "missing_posix_features", "require_posix_sockets"]
+
+#: ``send``/``recv`` flag: do not wait (0 where missing: ``listen`` refuses such a platform).
+MSG_DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 def missing_posix_features() -> list[str]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import mmap
-import socket
 import time
 from typing import TYPE_CHECKING
 
 from ..protocol.session import CLOSED, CloseReceived, Message, PongReceived, ProtocolError
 from . import events as ev
 from .memory import release_after_peer
+from .posix import MSG_DONTWAIT as _MSG_DONTWAIT
 from .sockets import close_quietly, shutdown
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ _IDLE_RECV_SIZE = 470
 _TLS_RECV_SIZE = 2048
 _RECV_SIZE = 65536
 _BIG_RECV_SIZE = 1 << 20
-_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 #: One peer's fair share of ``poll()``: packets and bytes it may have handed over
 #: that ``poll()`` has not taken yet (Godot's default input_max_packets, 4 MiB).
 _FAIR_PACKETS = 1024

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..protocol import deflate
 from ..protocol import handshake as hs
+from .posix import MSG_DONTWAIT as _MSG_DONTWAIT
 
 if TYPE_CHECKING:
     from wsproto.extensions import Extension
@@ -31,7 +32,6 @@ __all__ = ["Upgrade", "server_handshake"]
 logger = logging.getLogger("godot_ws")
 
 _RECV_SIZE = 65536
-_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class HandshakeFailed(Exception):
