@@ -7,8 +7,10 @@ the arena: one small live block above it (anything a later thread allocated
 there) keeps the whole range resident, so RSS stays at the high-water mark.
 ``malloc_trim(0)`` releases the free pages wherever they are. It runs on the
 departing peer's thread, at most once per ``_MIN_INTERVAL`` (a trim walks
-every arena under its lock); a heavy peer that leaves meanwhile is covered
-by the next trim.
+every arena under its lock). A heavy peer that leaves sooner after the last
+trim owes one: its thread waits out the rest of the interval and trims then
+(one such thread at a time; heavy peers leaving meanwhile are covered by it),
+so the memory comes back even when no other peer ever leaves.
 
 The other side of it, :func:`tune_heap`: while data flows, glibc shrinks a
 thread arena whenever more than its trim threshold is free at the top (by
@@ -19,12 +21,17 @@ message), so every message shrank the arena and the next one faulted its pages
 back in: 600 page faults and about 1 ms of CPU per message, half the server's
 time on 1 MiB echoes. Fixed thresholds (``_MMAP_THRESHOLD``,
 ``_TRIM_THRESHOLD``) keep up to 8 MiB free per arena while peers are busy; the
-trims above still give the rest back when heavy peers go.
+trims above still give the rest back when heavy peers go. They could not with
+per-thread arenas: ``malloc_trim`` releases the free top of the main arena
+only, so every thread arena kept up to the trim threshold for good. The
+process therefore keeps one arena (``_ARENA_MAX``); peer threads allocate
+under the GIL almost always, so they hardly contend for it.
 
 Only with glibc; elsewhere, or with ``GODOT_WS_NO_MALLOC_TRIM=1`` in the
 environment at import, nothing happens. :func:`tune_heap` also leaves the heap
-alone when the environment sets glibc's own thresholds
-(``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_``, ``GLIBC_TUNABLES``).
+alone when the environment sets glibc's own settings
+(``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_ARENA_MAX``,
+``GLIBC_TUNABLES``).
 """
 from __future__ import annotations
 
@@ -46,8 +53,11 @@ _MIN_INTERVAL = 0.25
 _MMAP_THRESHOLD = 4 << 20
 #: An arena keeps up to this much free memory at its top while in use.
 _TRIM_THRESHOLD = 8 << 20
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameters
-_GLIBC_ENV = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
+#: One malloc arena (see the module doc).
+_ARENA_MAX = 1
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's mallopt() parameters
+_GLIBC_ENV = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX",
+              "GLIBC_TUNABLES")
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -72,33 +82,40 @@ _tuned = False
 
 
 def tune_heap() -> bool:
-    """Fix glibc's mmap and trim thresholds (see the module doc), once per
-    process; called by ``listen()`` and ``connect_to_url()``. True when the
-    thresholds are (now or already) ours."""
+    """Fix glibc's mmap and trim thresholds and its arena count (see the module
+    doc), once per process; called by ``listen()`` and ``connect_to_url()``.
+    True when the settings are (now or already) ours."""
     global _tuned
     if _libc is None or any(name in os.environ for name in _GLIBC_ENV):
         return False
     with _lock:
         if not _tuned:
             _tuned = bool(_libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-                          and _libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+                          and _libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+                          and _libc.mallopt(_M_ARENA_MAX, _ARENA_MAX))
         return _tuned
 
-_lock = threading.Lock()   # guards _last, _owed and _tuned
+_lock = threading.Lock()   # guards _last, _owed, _deferred and _tuned
 _last = 0.0
 _owed = False              # a heavy peer left since the last trim
+_deferred = False          # a peer thread waits to pay what is owed
 
 
 def release_after_peer(heavy_bytes: int) -> None:
     """A peer's thread ends; it received or queued ``heavy_bytes`` at most at once
-    or in all. Trims the heap if it (or one since the last trim) was heavy."""
-    global _last, _owed
+    or in all. Trims the heap if it (or one since the last trim) was heavy, at
+    once or, within ``_MIN_INTERVAL`` of the last trim, when the interval ends."""
+    global _last, _owed, _deferred
     if _trim is None:
         return
     with _lock:
         _owed = _owed or heavy_bytes >= HEAVY_BYTES
-        now = time.monotonic()
-        if not _owed or now - _last < _MIN_INTERVAL:
+        if not _owed or _deferred:
             return
-        _owed, _last = False, now
+        wait = _last + _MIN_INTERVAL - time.monotonic()
+        _deferred = wait > 0
+    if wait > 0:
+        time.sleep(wait)
+    with _lock:
+        _owed, _deferred, _last = False, False, time.monotonic()
     _trim(0)
