@@ -111,7 +111,7 @@ class BacklogWriter:
             timeout = max(0.0, next_deadline - time.monotonic())
         if self._registered:
             timeout = 1.0 if timeout is None else min(timeout, 1.0)
-            self._check_stalls()
+            self._check_stalls(sel)
         return timeout
 
     def _unregister(self, sel: selectors.BaseSelector, conn: PeerConnection) -> None:
@@ -128,12 +128,15 @@ class BacklogWriter:
                     except (KeyError, ValueError, OSError):
                         pass
 
-    def _check_stalls(self) -> None:
+    def _check_stalls(self, sel: selectors.BaseSelector) -> None:
         for conn in list(self._registered.values()):
             limit = conn.cfg.output_stall_timeout
             if limit and conn.stalled_for() > limit:
-                logger.warning("peer %d: output stalled for %.0f s, disconnecting",
+                logger.warning("peer %d: output stalled for %g s, disconnecting",
                                conn.peer_id, limit)
+                # Not watched any more: its aborted socket is writable (an
+                # error) until its thread forgets it, which would warn again.
+                self._unregister(sel, conn)
                 conn.abort()
 
     def _fire_deadlines(self) -> None:

@@ -110,6 +110,9 @@ class BacklogWriterTests(unittest.TestCase):
         with self.assertLogs("godot_ws", "WARNING"):
             self.writer.watch(c)  # type: ignore[arg-type]
             self.assertTrue(c.aborted.wait(TIMEOUT))
+            c.aborted.clear()
+        # Warned and aborted once: no longer watched, though never forgotten.
+        self.assertFalse(c.aborted.wait(1.5))  # bounded: the writer checks each second
 
     def test_forget_stops_watching(self):
         c = self.conn()
