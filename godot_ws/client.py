@@ -24,6 +24,7 @@ from .protocol import multiplayer as mp
 from .protocol.multiplayer_client import client_frame, parse_server_packet
 from .transport import events as ev
 from .transport.client_connection import Dial, client_config, shared_writer, start_client
+from .transport.memory import tune_heap
 
 __all__ = ["WebSocketClient"]
 
@@ -170,6 +171,7 @@ class WebSocketClient(ConnectionSettings, SessionPeer):
         self._reset_session()
         self._mp = bool(gd_mp_api)
         self._events = ev.EventQueue()
+        tune_heap()  # before the writer and client threads start: see transport/memory.py
         cfg = client_config(self._events, shared_writer.acquire(), protocols=protocols,
                             limits=self._limits, handshake_timeout=self._handshake_timeout,
                             close_timeout=check_seconds("close_timeout", self.close_timeout),

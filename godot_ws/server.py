@@ -33,6 +33,7 @@ from .transport import events as ev
 from .transport.acceptor import Acceptor, Registry, open_listener
 from .transport.connection import ConnectionConfig, Cork
 from .transport.events import EventQueue
+from .transport.memory import tune_heap
 from .transport.posix import require_posix_sockets
 from .transport.sockets import shutdown
 from .transport.writer import BacklogWriter
@@ -319,6 +320,7 @@ class WebSocketServer(ConnectionSettings, SessionPeer):
         self._mp = bool(gd_mp_api)
         self._protocols = tuple(p.strip() for p in protocols)
         self._events = EventQueue()
+        tune_heap()  # before this server starts any thread: see transport/memory.py
         self._writer = BacklogWriter()
         self._registry = Registry()
         self._cork = Cork()

@@ -18,6 +18,7 @@ import time
 import unittest
 
 from godot_ws.enums import Error
+from godot_ws.transport.acceptor import peer_threads
 from tests.conformance.harness import WAIT, EchoServerCase
 from tests.conformance.wire import (
     OP_BINARY,
@@ -106,8 +107,10 @@ class StuckReaderTests(EchoServerCase):
     def configure(self, server):
         super().configure(server)
         server.output_stall_timeout = self.STALL
+        server.close_timeout = 60.0  # nothing here may wait for it
 
     def test_never_reading_client_is_refused_then_dropped_others_unaffected(self):
+        threads = peer_threads()
         stuck = small_buffer_socket(self.port)
         self.clients.append(stuck)
         handshake(stuck, self.port)
@@ -128,6 +131,10 @@ class StuckReaderTests(EchoServerCase):
         self.assertIn("output stalled", self.logs.text())
         self.assertTrue(good.send(frame(OP_TEXT, b"after")))
         self.assertTrue(good.wait_events(6, WAIT))
+        # Its thread ends with its backlog dropped, not after close_timeout.
+        self.assertTrue(good.wait_for(lambda: peer_threads() == threads + 1, WAIT),
+                        f"{peer_threads() - threads} peer threads left, 1 expected")
+        self.assertEqual(self.logs.text().count("output stalled"), 1)
 
 
 class PingFloodTests(EchoServerCase):

@@ -39,7 +39,6 @@ import time
 from typing import Any, Callable
 
 from .connection import ConnectionConfig, PeerConnection, run_peer
-from .memory import tune_heap
 from .sockets import close_quietly
 from .waker import Waker
 
@@ -204,7 +203,6 @@ class Acceptor:
         self.thread = threading.Thread(target=self._run, name="godot_ws-acceptor", daemon=True)
 
     def start(self) -> None:
-        tune_heap()
         self.thread.start()
 
     def _wake(self) -> None:

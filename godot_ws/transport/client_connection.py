@@ -32,7 +32,6 @@ from ..protocol import client_handshake as ch
 from . import events as ev
 from .client_handshake import client_handshake
 from .connection import ConnectionConfig, PeerConnection
-from .memory import tune_heap
 from .reader import read_loop
 from .server_handshake import Upgrade
 from .sockets import close_quietly
@@ -190,7 +189,6 @@ def _fail(cfg: ConnectionConfig, dial: Dial, why: str) -> None:
 
 def start_client(cfg: ConnectionConfig, dial: Dial) -> threading.Thread:
     """Start the client thread (the shared writer is already acquired for it)."""
-    tune_heap()
     thread = threading.Thread(target=_run_client, args=(cfg, dial), daemon=True,
                               name=f"godot_ws-client {dial.target.host}:{dial.target.port}")
     thread.start()

@@ -24,8 +24,14 @@ time on 1 MiB echoes. Fixed thresholds (``_MMAP_THRESHOLD``,
 trims above still give the rest back when heavy peers go. They could not with
 per-thread arenas: ``malloc_trim`` releases the free top of the main arena
 only, so every thread arena kept up to the trim threshold for good. The
-process therefore keeps one arena (``_ARENA_MAX``); peer threads allocate
-under the GIL almost always, so they hardly contend for it.
+process therefore keeps one arena (``_ARENA_MAX``), set before ``listen()``
+or ``connect_to_url()`` starts a thread: glibc gives threads started later
+no arena of their own, but keeps (and hands out again) the arenas of threads
+that allocated before, and ignores the limit once more than 8 arenas
+exist. A program that starts many threads first can set
+``MALLOC_ARENA_MAX=1`` itself. Python code allocates under the GIL, so the
+threads hardly contend for the one arena; OpenSSL's calls run without the
+GIL (wss handshakes measured the same rate in the full benchmark run).
 
 Only with glibc; elsewhere, or with ``GODOT_WS_NO_MALLOC_TRIM=1`` in the
 environment at import, nothing happens. :func:`tune_heap` also leaves the heap
@@ -90,11 +96,12 @@ def tune_heap() -> bool:
         return False
     with _lock:
         if not _tuned:
-            _tuned = bool(_libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-                          and _libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
-                          and _libc.mallopt(_M_ARENA_MAX, _ARENA_MAX))
+            _tuned = all([_libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD),
+                          _libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD),
+                          _libc.mallopt(_M_ARENA_MAX, _ARENA_MAX)])
         return _tuned
 
+_monotonic, _sleep = time.monotonic, time.sleep  # module-level: tests replace them here
 _lock = threading.Lock()   # guards _last, _owed, _deferred and _tuned
 _last = 0.0
 _owed = False              # a heavy peer left since the last trim
@@ -112,10 +119,14 @@ def release_after_peer(heavy_bytes: int) -> None:
         _owed = _owed or heavy_bytes >= HEAVY_BYTES
         if not _owed or _deferred:
             return
-        wait = _last + _MIN_INTERVAL - time.monotonic()
-        _deferred = wait > 0
+        now = _monotonic()
+        wait = _last + _MIN_INTERVAL - now
+        if wait > 0:
+            _deferred = True
+        else:
+            _owed, _last = False, now
     if wait > 0:
-        time.sleep(wait)
-    with _lock:
-        _owed, _deferred, _last = False, False, time.monotonic()
+        _sleep(wait)
+        with _lock:
+            _owed, _deferred, _last = False, False, _monotonic()
     _trim(0)

@@ -138,6 +138,9 @@ class BacklogWriter:
                 # error) until its thread forgets it, which would warn again.
                 self._unregister(sel, conn)
                 conn.abort()
+                # The shut-down socket refuses the backlog: that drops it, so
+                # the peer thread does not wait close_timeout for it to drain.
+                conn.flush_backlog()
 
     def _fire_deadlines(self) -> None:
         now = time.monotonic()
