@@ -1,7 +1,9 @@
 """The package builds, installs from its wheel into a fresh venv, and works there.
 
 Builds the sdist and the wheel (``python -m build --no-isolation``: the
-setuptools backend of this environment, no download), checks what is inside,
+setuptools backend of this environment, no download) from a copy of the
+checkout (the build writes ``*.egg-info`` and ``build/`` next to its sources:
+never into the tree a test run, or a second one at once, uses), checks what is inside,
 installs the wheel with pip into a new venv and runs ``import godot_ws`` and
 ``python -m godot_ws --help`` there, from outside the checkout. The fresh venv
 gets no index: the runtime dependencies (simple-websocket, wsproto, pyOpenSSL)
@@ -14,6 +16,7 @@ from __future__ import annotations
 import email
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -27,6 +30,9 @@ import godot_ws
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STEP_TIMEOUT = 240  # seconds for one build/install step, generous for a loaded machine
 FORBIDDEN_TOP = ("tests/", "bench/", "samples/", "docs/")
+#: What a checkout holds besides its sources (.gitignore's entries and .git).
+NOT_SOURCES = shutil.ignore_patterns(".git", ".venv*", "__pycache__", "*.egg-info", "build",
+                                     "dist", "_build", "results", "logs", "loadgen")
 
 
 def run(args: list, cwd: pathlib.Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -39,8 +45,10 @@ class WheelTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="godot_ws-wheel-")
         cls.dist = pathlib.Path(cls.tmp.name) / "dist"
+        src = pathlib.Path(cls.tmp.name) / "src"
+        shutil.copytree(ROOT, src, ignore=NOT_SOURCES)
         cls.build = run([sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel",
-                         "--outdir", cls.dist, ROOT], cwd=ROOT)
+                         "--outdir", cls.dist, src], cwd=src)
 
     @classmethod
     def tearDownClass(cls):
