@@ -108,6 +108,17 @@ _owed = False              # a heavy peer left since the last trim
 _deferred = False          # a peer thread waits to pay what is owed
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has only the forking thread: no deferring thread will
+    clear ``_deferred``, and ``_lock`` may have been held by another."""
+    global _lock, _deferred
+    _lock, _deferred = threading.Lock(), False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def release_after_peer(heavy_bytes: int) -> None:
     """A peer's thread ends; it received or queued ``heavy_bytes`` at most at once
     or in all. Trims the heap if it (or one since the last trim) was heavy, at

@@ -162,6 +162,34 @@ class HeapThresholdTests(unittest.TestCase):
                 self.assertFalse(_run_child(**{name: value})[0])
 
 
+# A thread holds the lock and defers a trim when the process forks: the child
+# prints whether it can still take the lock and owes no deferral.
+_CHILD_FORK = textwrap.dedent("""
+    import os, threading
+    from godot_ws.transport import memory
+    held, release = threading.Event(), threading.Event()
+    def deferring():
+        with memory._lock:
+            memory._deferred = True
+            held.set()
+            release.wait(10)
+    thread = threading.Thread(target=deferring)
+    thread.start()
+    held.wait(10)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if memory._lock.acquire(timeout=5) and not memory._deferred else 1)
+    release.set()
+    thread.join()
+    print(True, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+""")
+
+
+class ForkTests(unittest.TestCase):
+    def test_a_forked_child_starts_with_a_free_lock_and_no_deferral(self):
+        self.assertEqual(_run_child(_CHILD_FORK)[1], 0)
+
+
 class TrimAfterHeavyPeersTests(unittest.TestCase):
     def setUp(self) -> None:
         self.calls: list[int] = []
